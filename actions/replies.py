@@ -1,0 +1,58 @@
+"""How answers look: the cited passage, the decline message, buttons, the metadata payload."""
+from __future__ import annotations
+
+from knowledge.catalog import Catalog
+from trolyao.protocol import META_KEY
+
+MAX_ANSWER_CHARS = 900
+
+
+def format_answer(hit) -> str:
+    p = hit.passage
+    text = p.text.strip()
+    if len(text) > MAX_ANSWER_CHARS:
+        cut = text.rfind("\n", 0, MAX_ANSWER_CHARS)
+        cut = cut if cut > MAX_ANSWER_CHARS // 2 else text.rfind(" ", 0, MAX_ANSWER_CHARS)
+        text = text[:cut].rstrip() + " …"
+    heading = f"**{p.title}**" + (f" — {p.section}" if p.section else "")
+    source = f"[{p.title}]({p.url})" if p.url else p.title
+    return f"{heading}\n\n{text}\n\nNguồn: {source}"
+
+
+def decline_message(settings, unavailable: bool = False) -> str:
+    if unavailable:
+        lead = "Xin lỗi, kho thông tin của trợ lý đang được cập nhật nên tôi chưa trả lời được ngay."
+    else:
+        lead = ("Xin lỗi, tôi chưa có thông tin đáng tin cậy để trả lời câu hỏi này, "
+                "nên không muốn đoán.")
+    return (f"{lead} Anh/chị có thể tra cứu trên [Cổng Dịch vụ công quốc gia]({settings.portal_url}) "
+            f"hoặc [Cổng dịch vụ công Hà Nội]({settings.hanoi_portal_url}), gọi tổng đài 18001096, "
+            "hoặc hỏi Tổ công nghệ số cộng đồng, bộ phận một cửa nơi cư trú.")
+
+
+def service_buttons(hits, catalog: Catalog, limit: int = 3) -> list[dict]:
+    seen: list[str] = []
+    for hit in hits:
+        if hit.passage.service not in seen:
+            seen.append(hit.passage.service)
+        if len(seen) >= limit:
+            break
+    return [{"title": catalog.short_name(s), "payload": f'/ask_procedure{{"service":"{s}"}}'}
+            for s in seen]
+
+
+def meta_payload(hits, fallback: bool) -> dict:
+    """Sources (one per document, best first) and the chosen passages, for the API and logs."""
+    sources, passages, docs = [], [], set()
+    for hit in hits:
+        if hit.passage.doc_id in docs:
+            continue
+        docs.add(hit.passage.doc_id)
+        sources.append(hit.source())
+        passages.append({"doc_id": hit.passage.doc_id, "section": hit.passage.section,
+                         "text": hit.passage.text, "score": round(hit.score, 4)})
+    if fallback:
+        # A declined answer cites nothing; the candidates are suggestions only.
+        return {META_KEY: {"sources": [], "candidates": sources[:3], "passages": passages[:3],
+                           "fallback": True}}
+    return {META_KEY: {"sources": sources[:5], "passages": passages[:5], "fallback": False}}

@@ -1,0 +1,42 @@
+"""Vietnamese text normalisation shared by ingestion, search and NLU.
+
+Citizens type with and without tone marks ("lý lịch tư pháp" / "ly lich tu phap"),
+so every comparison between a question and the knowledge base happens on *folded*
+text: NFC, lower case, tone marks and vowel hats removed, "đ" -> "d".
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Zero-width and bidi control characters that citizens' phones and copy/paste insert.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
+_WORD = re.compile(r"\w+", re.UNICODE)
+_SPACES = re.compile(r"[ \t\u00a0\u3000]+")
+
+
+def nfc(text: str) -> str:
+    """NFC-normalise and drop invisible characters; keeps case and tone marks."""
+    return _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
+
+
+def clean_spaces(text: str) -> str:
+    lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
+    return "\n".join(lines).strip()
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip all Vietnamese diacritics: 'Lý lịch Tư pháp' -> 'ly lich tu phap'."""
+    text = nfc(text).lower().replace("đ", "d")
+    decomposed = unicodedata.normalize("NFD", text)
+    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return unicodedata.normalize("NFC", stripped)
+
+
+def words(text: str) -> list[str]:
+    """Folded word tokens (Vietnamese syllables, numbers)."""
+    return _WORD.findall(fold(text))
+
+
+def has_diacritics(text: str) -> bool:
+    return fold(text) != nfc(text).lower()

@@ -1,0 +1,117 @@
+"""Shared fixtures: one real trained Rasa model, one real FAISS index, one real assistant.
+
+Everything expensive is session-scoped: the Rasa model is trained once (into the project's
+`var/models`, shared with `make run`, retrained only when training data changed), the
+index is built once into a temporary TROLYAO_HOME, and one Assistant serves all tests.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED = PROJECT_ROOT.parent / "shared"
+SESSION_HOME = Path(tempfile.mkdtemp(prefix="trolyao-test-"))
+ADMIN_TOKEN = "test-admin-token-3f9a"
+
+# Configuration must be in the environment before trolyao.runtime reads it.
+os.environ.update({
+    "TROLYAO_HOME": str(SESSION_HOME),
+    "TROLYAO_MODELS_DIR": str(PROJECT_ROOT / "var" / "models"),
+    "TROLYAO_ADMIN_TOKEN": ADMIN_TOKEN,
+    "TROLYAO_RATE_LIMIT": "0",
+    "TROLYAO_INDEX_WATCH_SECONDS": "1",
+    "RASA_TELEMETRY_ENABLED": "false",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+})
+for name in ("TROLYAO_DOCS_DIR", "TROLYAO_INDEX_DIR", "TROLYAO_TRACKER_STORE", "TROLYAO_PORT"):
+    os.environ.pop(name, None)
+
+
+def shared_path(*parts: str) -> Path:
+    """A file under ../shared; tests that need it fail loudly if it is missing."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.fail(f"{path} is missing: these tests read the shared reference material")
+    return path
+
+
+@pytest.fixture(scope="session")
+def settings():
+    from trolyao import runtime
+
+    runtime.reset()
+    return runtime.settings()
+
+
+@pytest.fixture(scope="session")
+def rasa_model(settings):
+    from trolyao.training import train_if_needed
+
+    path, _ = train_if_needed(settings)
+    return path
+
+
+@pytest.fixture(scope="session")
+def knowledge_index(settings):
+    from knowledge.maintenance import build_index
+
+    report = build_index(settings)
+    assert report.version, report.to_dict()
+    return report
+
+
+@pytest.fixture(scope="session")
+def assistant(settings, rasa_model, knowledge_index):
+    from trolyao.assistant import Assistant
+
+    bot = Assistant(settings).start()
+    yield bot
+    bot.close()
+
+
+@pytest.fixture(scope="session")
+def app(assistant, settings):
+    from webhook.app import create_app
+
+    return create_app(assistant=assistant, settings=settings)
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The real Flask app on a real socket (threaded WSGI server), for browser and load tests."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture()
+def chat(client):
+    """POST one message to /api/chat and return the JSON reply (asserting HTTP 200)."""
+    def _chat(message: str, sender: str = "pytest-user"):
+        response = client.post("/api/chat", json={"sender": sender, "message": message})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.get_json()
+    return _chat

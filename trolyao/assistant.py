@@ -1,0 +1,207 @@
+"""The assistant: one Rasa agent + the knowledge base, served from any thread.
+
+Rasa is asyncio-based. The assistant owns one event loop running in a background
+thread; callers (Flask views, the shell, `trolyao ask`) submit coroutines to it and
+wait for the result, so web threads stay thin and synchronous.
+
+Data flow of one message: redact -> Rasa NLU -> policies pick actions -> custom actions
+run in-process (search the knowledge base, write the answer + sources) -> tracker saved
+-> `ChatReply` with messages, sources, intent and the fallback flag.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+from knowledge.textnorm import nfc
+from trolyao import runtime
+from trolyao.protocol import META_KEY
+from trolyao.redaction import redact
+from trolyao.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+
+class AssistantNotReady(RuntimeError):
+    pass
+
+
+class ModelMissing(AssistantNotReady):
+    pass
+
+
+@dataclass
+class ChatReply:
+    sender: str
+    messages: list[dict] = field(default_factory=list)
+    sources: list[dict] = field(default_factory=list)
+    intent: dict = field(default_factory=lambda: {"name": None, "confidence": 0.0})
+    fallback: bool = False
+    slots: dict = field(default_factory=dict)
+    passages: list[dict] = field(default_factory=list)
+    rest_messages: list[dict] = field(default_factory=list)
+
+    def to_api(self) -> dict:
+        return {"sender": self.sender, "messages": self.messages, "sources": self.sources,
+                "intent": self.intent, "fallback": self.fallback}
+
+
+def tracker_store_endpoint(url: str):
+    """`sqlite:///path`, `postgresql://user:pw@host/db`, `redis://host:port/db` -> EndpointConfig."""
+    from rasa.utils.endpoints import EndpointConfig
+
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = Path(url[len("sqlite:///"):] if url.startswith("sqlite:///") else parsed.path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return EndpointConfig(type="sql", dialect="sqlite", db=str(path))
+    if parsed.scheme in ("postgresql", "postgres"):
+        return EndpointConfig(type="sql", dialect="postgresql", url=parsed.hostname,
+                              port=parsed.port or 5432, db=parsed.path.lstrip("/"),
+                              username=parsed.username, password=parsed.password)
+    if parsed.scheme == "redis":
+        return EndpointConfig(type="redis", url=parsed.hostname or "localhost",
+                              port=parsed.port or 6379, db=int(parsed.path.lstrip("/") or 0),
+                              password=parsed.password, record_exp=None)
+    if parsed.scheme == "memory":
+        return None
+    raise ValueError(f"unsupported TROLYAO_TRACKER_STORE {url!r} (sqlite, postgresql, redis, memory)")
+
+
+class WholeMessageCollector(CollectingOutputChannel):
+    """Keeps an answer in one message (Rasa's collector splits text on blank lines)."""
+
+    async def send_text_message(self, recipient_id, text, **kwargs):
+        await self._persist_message(self._message(recipient_id, text=text.strip()))
+
+
+class Assistant:
+    def __init__(self, settings: Settings | None = None):
+        runtime.quiet_environment()
+        self.settings = settings or runtime.settings()
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run_loop, name="rasa-loop", daemon=True)
+        self._thread.start()
+        self.agent = None
+        self.knowledge = None
+        self.model_version: str | None = None
+        self._watcher: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def _run_loop(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def _submit(self, coro, timeout: float | None = None):
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result(timeout or self.settings.response_timeout)
+        except FutureTimeout:
+            future.cancel()
+            raise
+
+    # ---------- start-up ----------
+    def start(self, watch_index: bool = True) -> "Assistant":
+        """Load the knowledge index and the Rasa model; raises with a clear message if missing."""
+        self.knowledge = runtime.knowledge_base()
+        model_path = self.settings.rasa_model_path
+        if not model_path.exists():
+            raise ModelMissing(f"Rasa model not found at {model_path}; run `trolyao train` first")
+        self.agent = self._submit(self._load_agent(model_path), timeout=600)
+        self.model_version = self.agent.processor.model_metadata.model_id
+        log.info("assistant ready: model %s, index %s", self.model_version, self.knowledge.version)
+        if watch_index and self.settings.index_watch_seconds > 0:
+            self._watcher = threading.Thread(target=self._watch_index, name="index-watch", daemon=True)
+            self._watcher.start()
+        return self
+
+    async def _load_agent(self, model_path: Path):
+        from rasa.core.agent import Agent
+        from rasa.core.lock_store import InMemoryLockStore
+        from rasa.core.tracker_store import TrackerStore
+
+        from trolyao.inprocess_actions import InProcessActionEndpoint
+
+        endpoint = tracker_store_endpoint(self.settings.tracker_store)
+        tracker_store = TrackerStore.create(endpoint) if endpoint else None
+        agent = Agent(tracker_store=tracker_store, lock_store=InMemoryLockStore(),
+                      action_endpoint=InProcessActionEndpoint("actions"))
+        try:
+            agent.load_model(str(model_path))
+        except Exception as exc:  # a corrupt archive raises many different errors
+            raise ModelMissing(f"Rasa model {model_path} cannot be loaded: {exc}") from exc
+        return agent
+
+    def _watch_index(self) -> None:
+        while not self._stop.wait(self.settings.index_watch_seconds):
+            try:
+                self.knowledge.reload_if_changed()
+            except Exception:  # the watcher must never die
+                log.exception("index watch failed")
+
+    @property
+    def ready(self) -> bool:
+        return self.agent is not None and self.knowledge is not None and \
+            self.knowledge.version is not None
+
+    def close(self) -> None:
+        self._stop.set()
+        if self.agent is not None and self.agent.tracker_store is not None:
+            store = self.agent.tracker_store
+            engine = getattr(store, "engine", None)
+            if engine is not None:
+                engine.dispose()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
+
+    # ---------- conversation ----------
+    def chat(self, sender: str, message: str) -> ChatReply:
+        if not self.ready:
+            raise AssistantNotReady("assistant is still loading")
+        text = redact(nfc(message)).strip()
+        return self._submit(self._handle(sender, text))
+
+    async def _handle(self, sender: str, text: str) -> ChatReply:
+        collector = WholeMessageCollector()
+        await self.agent.handle_message(
+            UserMessage(text, collector, sender, input_channel="trolyao"))
+        tracker = await self.agent.tracker_store.get_or_create_tracker(sender)
+        reply = ChatReply(sender=sender)
+        intent = tracker.latest_message.intent or {}
+        reply.intent = {"name": intent.get("name"),
+                        "confidence": round(float(intent.get("confidence") or 0.0), 4)}
+        reply.slots = {k: v for k, v in tracker.current_slot_values().items()
+                       if v is not None and k not in ("requested_slot", "session_started_metadata")}
+        for msg in collector.messages:
+            custom = msg.get("custom")
+            meta = custom.get(META_KEY) if isinstance(custom, dict) else None
+            if meta is not None:
+                reply.sources.extend(meta.get("sources", []))
+                reply.passages.extend(meta.get("passages", []))
+                reply.fallback = reply.fallback or bool(meta.get("fallback"))
+                continue
+            out = {k: v for k, v in msg.items() if k not in ("recipient_id",) and v}
+            if "text" in out or "buttons" in out:
+                reply.messages.append({"text": out.get("text", ""),
+                                       **({"buttons": out["buttons"]} if out.get("buttons") else {})})
+            rest = {k: v for k, v in msg.items() if v}
+            reply.rest_messages.append(rest)
+        return reply
+
+    def restart(self, sender: str) -> None:
+        """Start a fresh conversation for `sender` (the shell's /restart)."""
+        self.chat(sender, "/restart")
+
+    def tracker_events(self, sender: str) -> list[dict]:
+        async def _events():
+            tracker = await self.agent.tracker_store.retrieve(sender)
+            return [e.as_dict() for e in tracker.events] if tracker else []
+        return self._submit(_events())

@@ -1,0 +1,93 @@
+"""Process-wide singletons: settings, catalog, embedder, knowledge base.
+
+The web server, the in-process custom actions, the CLI and a standalone
+`rasa run actions` server all reach the knowledge base through here, so a process
+loads the embedding model and the index exactly once.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+from knowledge.catalog import Catalog, load_catalog
+from knowledge.search import KnowledgeBase, open_knowledge_base
+from trolyao.settings import Settings, load_settings
+
+_lock = threading.RLock()
+_settings: Settings | None = None
+_catalog: Catalog | None = None
+_kb: KnowledgeBase | None = None
+
+
+def quiet_environment() -> None:
+    """Offline and quiet: no telemetry, no hub downloads, sensible threads for small CPUs."""
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+
+
+def configure_logging(level: str | int = "INFO", verbose: bool = False) -> None:
+    """Logs go to stderr (stdout is for command output), personal numbers redacted,
+    Rasa's structlog debug chatter silenced unless --verbose."""
+    import logging
+    import sys
+
+    from trolyao.redaction import install_log_redaction
+
+    level = logging.DEBUG if verbose else (
+        getattr(logging, level, logging.INFO) if isinstance(level, str) else level)
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
+    quiet = logging.INFO if verbose else logging.WARNING
+    for noisy in ("tensorflow", "absl", "rasa", "rasa_sdk", "sentence_transformers", "urllib3",
+                  "filelock", "matplotlib", "h5py", "apscheduler", "asyncio", "httpx",
+                  "transformers", "faiss", "sqlalchemy", "root"):
+        logging.getLogger(noisy).setLevel(quiet)
+    try:
+        from rasa.utils.log_utils import configure_structlog
+
+        configure_structlog(quiet)
+    except ImportError:  # pragma: no cover - rasa always present in this project
+        pass
+
+
+def settings() -> Settings:
+    global _settings
+    with _lock:
+        if _settings is None:
+            _settings = load_settings()
+        return _settings
+
+
+def catalog() -> Catalog:
+    global _catalog
+    with _lock:
+        if _catalog is None:
+            _catalog = load_catalog(settings().catalog_path)
+        return _catalog
+
+
+def embedder():
+    from knowledge.embedding import shared_embedder
+
+    return shared_embedder(settings().embedding_model)
+
+
+def knowledge_base() -> KnowledgeBase:
+    """The served knowledge base (loaded on first use; raises IndexUnavailable if missing)."""
+    global _kb
+    with _lock:
+        if _kb is None:
+            _kb = open_knowledge_base(settings().index_dir, embedder(), catalog())
+        return _kb
+
+
+def reset() -> None:
+    """Forget everything (tests switch TROLYAO_* variables between cases)."""
+    global _settings, _catalog, _kb
+    with _lock:
+        _settings = _catalog = _kb = None

@@ -1,0 +1,91 @@
+"""Chat endpoints: our JSON API and a Rasa REST-channel compatible webhook."""
+from __future__ import annotations
+
+import json
+import re
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from flask import Blueprint, current_app, jsonify, request
+
+from trolyao.assistant import AssistantNotReady
+from webhook.security import json_error, rate_limited
+
+bp = Blueprint("chat", __name__)
+
+SENDER_RE = re.compile(r"^[\w.:@\-]{1,128}$")
+
+
+class BadRequest(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def parse_chat_request(max_chars: int) -> tuple[str, str]:
+    """Validate the body; every failure names the field and the rule it broke."""
+    raw = request.get_data(cache=False)
+    if not raw:
+        raise BadRequest("empty_body", "request body is empty; send JSON {\"sender\", \"message\"}")
+    try:
+        body_text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("invalid_utf8", "request body is not valid UTF-8")
+    try:
+        body = json.loads(body_text)
+    except json.JSONDecodeError as exc:
+        raise BadRequest("invalid_json", f"request body is not valid JSON ({exc.msg})")
+    if not isinstance(body, dict):
+        raise BadRequest("invalid_json", "request body must be a JSON object")
+    sender, message = body.get("sender"), body.get("message")
+    if sender is None:
+        raise BadRequest("missing_sender", "field 'sender' is required")
+    if not isinstance(sender, str) or not SENDER_RE.match(sender):
+        raise BadRequest("invalid_sender",
+                         "field 'sender' must be a string of 1-128 letters, digits or ._:@-")
+    if message is None:
+        raise BadRequest("missing_message", "field 'message' is required")
+    if not isinstance(message, str):
+        raise BadRequest("invalid_message", "field 'message' must be a string")
+    if not message.strip():
+        raise BadRequest("empty_message", "field 'message' is empty")
+    if len(message) > max_chars:
+        raise BadRequest("message_too_long", f"field 'message' is longer than {max_chars} characters")
+    if "\x00" in message:
+        raise BadRequest("invalid_message", "field 'message' contains a NUL character")
+    return sender, message
+
+
+def _answer(render):
+    settings = current_app.config["TROLYAO"]
+    try:
+        sender, message = parse_chat_request(settings.max_message_chars)
+    except BadRequest as exc:
+        return json_error(400, exc.code, exc.message)
+    assistant = current_app.extensions["assistant"]
+    try:
+        reply = assistant.chat(sender, message)
+    except AssistantNotReady:
+        return json_error(503, "not_ready", "Trợ lý đang khởi động, anh/chị vui lòng thử lại sau giây lát.",
+                          Retry_After="5")
+    except FutureTimeout:
+        return json_error(504, "timeout", "Trợ lý trả lời quá lâu, anh/chị vui lòng thử lại.")
+    return jsonify(render(reply))
+
+
+@bp.post("/api/chat")
+@rate_limited
+def chat():
+    return _answer(lambda reply: reply.to_api())
+
+
+@bp.post("/webhooks/rest/webhook")
+@rate_limited
+def rest_webhook():
+    """Same shape as Rasa's REST channel: a list of {recipient_id, text, buttons, ...}."""
+    return _answer(lambda reply: reply.rest_messages)
+
+
+@bp.route("/api/chat", methods=["OPTIONS"])
+@bp.route("/webhooks/rest/webhook", methods=["OPTIONS"])
+def preflight():
+    return ("", 204)
