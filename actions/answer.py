@@ -10,13 +10,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.aspects import ASPECT_LABELS, section_matches
 from actions.replies import decline_message, format_answer, meta_payload, service_buttons
+from knowledge.decision import decide
 from knowledge.index_store import IndexUnavailable
 from trolyao import runtime
 
 log = logging.getLogger(__name__)
-
-# Below this fused score nothing found is relevant enough to quote as an answer.
-ANSWER_THRESHOLD = 0.30
 
 
 def entity_values(tracker: Tracker, name: str) -> list[str]:
@@ -54,7 +52,10 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(json_message=meta_payload([], fallback=True))
             return []
 
-        if not hits or hits[0].score < ANSWER_THRESHOLD:
+        intent = tracker.latest_message.get("intent") or {}
+        decision = decide(query, hits, intent.get("name"), float(intent.get("confidence") or 0.0),
+                          services_now)
+        if not decision.answer:
             dispatcher.utter_message(text=decline_message(runtime.settings()),
                                      buttons=service_buttons(hits, catalog))
             dispatcher.utter_message(json_message=meta_payload(hits, fallback=True))

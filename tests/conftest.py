@@ -22,7 +22,10 @@ ADMIN_TOKEN = "test-admin-token-3f9a"
 # Configuration must be in the environment before trolyao.runtime reads it.
 os.environ.update({
     "TROLYAO_HOME": str(SESSION_HOME),
-    "TROLYAO_MODELS_DIR": str(PROJECT_ROOT / "var" / "models"),
+    # Shared with `make run` (training is skipped when nothing changed); several people
+    # working on the same checkout can each point TROLYAO_TEST_MODELS_DIR elsewhere.
+    "TROLYAO_MODELS_DIR": os.environ.get("TROLYAO_TEST_MODELS_DIR",
+                                         str(PROJECT_ROOT / "var" / "models")),
     "TROLYAO_ADMIN_TOKEN": ADMIN_TOKEN,
     "TROLYAO_RATE_LIMIT": "0",
     "TROLYAO_INDEX_WATCH_SECONDS": "1",
