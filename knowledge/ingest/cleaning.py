@@ -21,6 +21,8 @@ _END_MARKERS = (
 _END_RE = re.compile(r"^\(?\d*\)?\s*(" + "|".join(re.escape(m) for m in _END_MARKERS) + r")\b")
 _NOISE_LINE = re.compile(
     r"(\.(jpe?g|png|gif|webp)\s*$)"          # image file names
+    r"|(^[^.!?]{0,60}\b\d{1,2}[:h]\d{2}\b.{0,20}\d{1,2}[/.-]\d{1,2}[/.-]\d{4}\s*$)"  # bylines with time+date
+    r"|(^[^.!?]{0,60}\b\d{1,2}[/.-]\d{1,2}[/.-]\d{4}\s+\d{1,2}[:h]\d{2}\s*$)"
     r"|( - anh \d+\s*$)"                      # "... - ảnh 1" photo captions
     r"|^(chia se|share|in bai|luu bai|quay lai|trang chu|dang nhap|dang ky)\s*$"
 )
@@ -57,7 +59,7 @@ class BoilerplateCleaner:
             if _END_RE.match(folded) and length >= self.min_chars_before_end_marker \
                     and len(folded.split()) <= 6:
                 break
-            if _NOISE_LINE.search(folded):
+            if _NOISE_LINE.search(folded) or _is_byline(stripped):
                 continue
             key = folded
             if key in seen and len(key) > 0:
@@ -65,6 +67,7 @@ class BoilerplateCleaner:
             seen.add(key)
             kept.append(stripped)
             length += len(stripped)
+        kept = _drop_breadcrumbs(kept)
         return re.sub(r"\n{3,}", "\n\n", clean_spaces("\n".join(kept))).strip()
 
     @staticmethod
@@ -75,3 +78,20 @@ class BoilerplateCleaner:
         body = _PORTAL_FOOT.sub("", _PORTAL_HEAD.sub("", text, count=1))
         body = body.replace("Xem chi tiết", "\n")
         return _PORTAL_SPLIT.sub("\n", body)
+
+
+def _is_byline(line: str) -> bool:
+    """An author name in capitals ("HÀ LINH"): short, no sentence punctuation."""
+    words = line.split()
+    return 1 <= len(words) <= 4 and line.isupper() and not any(c.isdigit() for c in line)
+
+
+def _drop_breadcrumbs(lines: list[str]) -> list[str]:
+    """Short category labels above the headline ("Sự kiện & Bình luận") are not content."""
+    content = [i for i, line in enumerate(lines) if line.strip()]
+    for position, index in enumerate(content[:3]):
+        line = lines[index].strip()
+        if len(line.split()) >= 6:
+            is_headline = len(line) < 200 and not line.endswith((".", ":", ";"))
+            return lines[index:] if position and is_headline else lines
+    return lines

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from knowledge.ingest.splitting import PassageSplitter
 from knowledge.textnorm import fold, nfc
 
 KINDS = {"procedure", "policy", "help"}
+_SOURCE_LINE = re.compile(r"Nguồn[^:\n]{0,60}:\s*(https?://\S+)")
 
 
 class ServiceTagger:
@@ -44,7 +46,7 @@ class DocumentReader:
         text = self.cleaner.clean(raw.text)
         if len(text) < 40:
             raise LoaderError(f"{path.name}: no usable text after cleaning")
-        title = nfc(str(meta.get("title") or self._first_line(text) or path.stem)).strip()
+        title = nfc(str(meta.get("title") or self._title_line(text) or path.stem)).strip()
         service = service or meta.get("service")
         if service is None:
             service = ServiceTagger(self.catalog).guess(title, text)
@@ -63,17 +65,27 @@ class DocumentReader:
             raise LoaderError(f"{path.name}: aliases must be a list")
         return Document(
             doc_id=doc_id, title=title, service=service, text=text, kind=kind,
-            source_url=str(meta.get("source_url") or ""), updated=str(updated),
+            source_url=str(meta.get("source_url") or self._source_url(text)), updated=str(updated),
             aliases=[nfc(str(a)) for a in aliases], path=str(path),
         )
 
     @staticmethod
-    def _first_line(text: str) -> str:
-        for line in text.split("\n"):
-            line = line.strip().lstrip("#").strip()
-            if line:
-                return line[:200]
-        return ""
+    def _title_line(text: str) -> str:
+        """First heading, else the first line that reads like a headline (skips "Sự kiện & Bình luận")."""
+        lines = [l.strip() for l in text.split("\n") if l.strip()]
+        for line in lines[:10]:
+            if line.startswith("# "):
+                return line[2:].strip()[:200]
+        for line in lines[:5]:
+            if len(line.split()) >= 6:
+                return line.lstrip("#").strip()[:200]
+        return lines[0].lstrip("#").strip()[:200] if lines else ""
+
+    @staticmethod
+    def _source_url(text: str) -> str:
+        """News pages often end with "Nguồn <publisher>: https://…"."""
+        match = _SOURCE_LINE.search(text)
+        return match.group(1) if match else ""
 
 
 @dataclass
