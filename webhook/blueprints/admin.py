@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 
 from webhook.security import admin_required, json_error
 
@@ -30,7 +30,9 @@ def reindex():
         return json_error(409, "reindex_running", "a re-index is already running")
     try:
         settings = current_app.config["TROLYAO"]
-        report = build_index(settings)
+        # ?full=1 re-embeds everything (e.g. after changing the embedding model).
+        full = request.args.get("full", "").lower() in ("1", "true", "yes")
+        report = build_index(settings, full=full)
         assistant = current_app.extensions["assistant"]
         if assistant is not None and assistant.knowledge is not None:
             assistant.knowledge.reload_if_changed()
