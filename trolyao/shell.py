@@ -1,35 +1,384 @@
-"""`trolyao shell`: chat with the assistant in a terminal (staff testing answers)."""
+"""`trolyao shell`: staff chat with the assistant in a terminal and see why it answered.
+
+Under each answer (with `/debug on`): intent and confidence, slots, sources with scores and
+the chosen passage. `/flag <note>` records the last exchange in the review store that
+`trolyao report` and the admin page read. In a terminal: line editing and history
+(prompt_toolkit) and a rich layout; with piped stdin: one plain line per input, no colours,
+so scripts can drive it.
+"""
 from __future__ import annotations
 
+import os
+import re
 import sys
 import uuid
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, TextIO
+
+from trolyao.redaction import redact
+
+COMMANDS = {
+    "/help": "các lệnh của shell",
+    "/debug on|off": "hiện/ẩn intent, độ tin cậy, slot, nguồn và đoạn trích dưới mỗi câu trả lời",
+    "/sources": "toàn văn các đoạn trích của câu trả lời vừa rồi",
+    "/flag <ghi chú>": "báo câu trả lời vừa rồi là sai/chưa tốt (người bảo trì sẽ xem)",
+    "/restart": "bắt đầu cuộc trò chuyện mới",
+    "/quit": "thoát (hoặc Ctrl-D)",
+}
+QUIT = {"/quit", "/exit", "/q"}
+EXCERPT_CHARS = 280
+# `/intent` or `/intent{"slot": "value"}`: a Rasa payload to send as is (like a button click).
+PAYLOAD = re.compile(r"^/(\w+)(\{.*\})?$", re.DOTALL)
 
 
-def run_shell(start_assistant, debug: bool = False) -> int:
-    assistant = start_assistant()
-    sender = f"shell-{uuid.uuid4().hex[:8]}"
-    interactive = sys.stdin.isatty()
+@dataclass
+class Turn:
+    """The last question and the assistant's reply, for /sources and /flag."""
+    question: str
+    reply: object  # trolyao.assistant.ChatReply
+
+    @property
+    def answer(self) -> str:
+        return "\n\n".join(m.get("text", "") for m in self.reply.messages)
+
+    @property
+    def likely_service(self) -> str | None:
+        if self.reply.sources:
+            return self.reply.sources[0].get("service")
+        return self.reply.slots.get("service")
+
+
+def one_line(text: str, limit: int = EXCERPT_CHARS) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit].rstrip() + " …"
+
+
+def yes_no(value: bool) -> str:
+    return "có" if value else "không"
+
+
+# ---------------------------------------------------------------- views
+class PlainView:
+    """Piped output: plain lines, no ANSI codes, flushed after each reply."""
+
+    def __init__(self, out: TextIO):
+        self.out = out
+
+    def _print(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    def info(self, text: str) -> None:
+        self._print(text)
+
+    def error(self, text: str) -> None:
+        self._print(f"Lỗi: {text}")
+
+    def echo_question(self, text: str) -> None:
+        self._print(f"Bạn: {text}")
+
+    def answer(self, reply, debug: bool) -> None:
+        for message in reply.messages:
+            self._print(f"Trợ lý: {message.get('text', '')}")
+            for number, button in enumerate(message.get("buttons") or [], 1):
+                self._print(f"  [{number}] {button['title']}")
+        if debug:
+            self._debug(reply)
+        self._print()
+
+    def _debug(self, reply) -> None:
+        intent = reply.intent
+        self._print(f"  intent: {intent.get('name')} ({intent.get('confidence', 0):.2f})"
+                    f" | fallback: {yes_no(reply.fallback)}")
+        slots = ", ".join(f"{k}={v}" for k, v in reply.slots.items()) or "(trống)"
+        self._print(f"  slots: {slots}")
+        if not reply.sources:
+            self._print("  nguồn: (không có)")
+        for number, source in enumerate(reply.sources, 1):
+            self._print(f"  nguồn {number}: {source['service']} {source['score']:.3f} "
+                        f"{source['title']} ({source['doc_id']})")
+        if reply.passages:
+            p = reply.passages[0]
+            self._print(f"  đoạn chọn: {p['doc_id']} › {p.get('section') or '(đầu tài liệu)'} "
+                        f"({p.get('score', 0):.3f}): {one_line(p['text'])}")
+
+    def passages(self, reply) -> None:
+        if not reply.passages:
+            self._print("(Câu trả lời vừa rồi không dùng đoạn trích nào.)")
+        for number, p in enumerate(reply.passages, 1):
+            self._print(f"--- đoạn {number}: {p['doc_id']} › {p.get('section') or '(đầu tài liệu)'} "
+                        f"(điểm {p.get('score', 0):.3f})")
+            self._print(p["text"].strip())
+        self._print()
+
+    def help(self) -> None:
+        for command, meaning in COMMANDS.items():
+            self._print(f"  {command:18} {meaning}")
+        self._print("  Gõ số [1], [2]… để bấm nút gợi ý của câu trả lời vừa rồi.")
+
+
+class RichView(PlainView):
+    """Terminal output: answers rendered from Markdown, debug details as a compact table."""
+
+    def __init__(self, console):
+        self.console = console
+
+    def info(self, text: str) -> None:
+        self.console.print(text, style="green", markup=False, highlight=False)
+
+    def error(self, text: str) -> None:
+        self.console.print(f"Lỗi: {text}", style="bold red", markup=False, highlight=False)
+
+    def echo_question(self, text: str) -> None:
+        self.console.print(f"Bạn › {text}", style="dim", markup=False, highlight=False)
+
+    def answer(self, reply, debug: bool) -> None:
+        from rich.markdown import Markdown
+        from rich.panel import Panel
+        from rich.text import Text
+
+        for message in reply.messages:
+            body = Markdown(message.get("text", ""), hyperlinks=False)
+            style = "yellow" if reply.fallback else "cyan"
+            self.console.print(Panel(body, title="Trợ lý", title_align="left", border_style=style))
+            buttons = message.get("buttons") or []
+            if buttons:
+                line = Text("  ")
+                for number, button in enumerate(buttons, 1):
+                    line.append(f"[{number}] ", style="bold magenta").append(f"{button['title']}   ")
+                self.console.print(line)
+        if debug:
+            self.console.print(self._debug_table(reply))
+        self.console.print()
+
+    def _debug_table(self, reply):
+        from rich.table import Table
+        from rich.text import Text
+
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold blue", no_wrap=True)
+        grid.add_column()
+        intent = reply.intent
+        confidence = float(intent.get("confidence") or 0)
+        grid.add_row("intent", Text(f"{intent.get('name')} ({confidence:.2f})",
+                                    style="red" if confidence < 0.6 else "green"))
+        grid.add_row("fallback", Text(yes_no(reply.fallback), style="yellow" if reply.fallback else ""))
+        grid.add_row("slots", Text(", ".join(f"{k}={v}" for k, v in reply.slots.items()) or "(trống)"))
+        if reply.sources:
+            sources = Table(box=None, show_header=False, padding=(0, 1))
+            for column in ("#", "service", "score", "title"):
+                sources.add_column(column, justify="right" if column in ("#", "score") else "left")
+            for number, s in enumerate(reply.sources, 1):
+                sources.add_row(str(number), s["service"], f"{s['score']:.3f}", f"{s['title']} ({s['doc_id']})")
+            grid.add_row("nguồn", sources)
+        else:
+            grid.add_row("nguồn", "(không có)")
+        if reply.passages:
+            p = reply.passages[0]
+            grid.add_row("đoạn chọn", Text(f"{p['doc_id']} › {p.get('section') or '(đầu tài liệu)'} "
+                                           f"({p.get('score', 0):.3f})\n{one_line(p['text'])}"))
+        return grid
+
+    def passages(self, reply) -> None:
+        from rich.markdown import Markdown
+        from rich.panel import Panel
+
+        if not reply.passages:
+            self.info("(Câu trả lời vừa rồi không dùng đoạn trích nào.)")
+        for number, p in enumerate(reply.passages, 1):
+            title = (f"đoạn {number}: {p['doc_id']} › {p.get('section') or '(đầu tài liệu)'} "
+                     f"· điểm {p.get('score', 0):.3f}")
+            self.console.print(Panel(Markdown(p["text"], hyperlinks=False), title=title,
+                                     title_align="left", border_style="blue"))
+
+    def help(self) -> None:
+        from rich.table import Table
+
+        table = Table(box=None, show_header=False)
+        table.add_column(style="bold")
+        table.add_column()
+        for command, meaning in COMMANDS.items():
+            table.add_row(command, meaning)
+        table.add_row("1, 2, …", "bấm nút gợi ý của câu trả lời vừa rồi")
+        self.console.print(table)
+
+
+# ---------------------------------------------------------------- the session
+class ShellSession:
+    """Interprets one input line at a time: a shell command or a message for the assistant."""
+
+    def __init__(self, assistant, view: PlainView, review_store, debug: bool = False,
+                 echo: bool = False):
+        self.assistant = assistant
+        self.view = view
+        self.review = review_store
+        self.debug = debug
+        self.echo = echo  # piped input: repeat the question so the transcript reads well
+        self.sender = f"shell-{uuid.uuid4().hex[:10]}"
+        self.last: Turn | None = None
+        domain = getattr(assistant.agent, "domain", None)
+        self.intents = set(domain.intents) if domain is not None else set()
+
+    def handle(self, line: str) -> bool:
+        """Returns False when the user wants to leave."""
+        line = line.strip()
+        if not line:
+            return True
+        command, _, argument = line.partition(" ")
+        command = command.lower()
+        if command in QUIT:
+            return False
+        handler = {"/help": self.cmd_help, "/?": self.cmd_help, "/debug": self.cmd_debug,
+                   "/sources": self.cmd_sources, "/flag": self.cmd_flag,
+                   "/restart": self.cmd_restart}.get(command)
+        if handler:
+            handler(argument.strip())
+        elif line.startswith("/") and not self._is_payload(line):
+            self.view.error(f"lệnh không rõ {command}. Gõ /help để xem các lệnh.")
+        else:
+            self.ask(self._button_payload(line) or line)
+        return True
+
+    def _is_payload(self, line: str) -> bool:
+        match = PAYLOAD.match(line)
+        return bool(match) and match.group(1) in self.intents
+
+    def _button_payload(self, line: str) -> str | None:
+        if not (line.isdigit() and self.last):
+            return None
+        buttons = [b for m in self.last.reply.messages for b in m.get("buttons") or []]
+        number = int(line)
+        if 1 <= number <= len(buttons):
+            self.view.info(f"→ {buttons[number - 1]['title']}")
+            return buttons[number - 1]["payload"]
+        return None
+
+    def ask(self, text: str) -> None:
+        if self.echo:
+            self.view.echo_question(text)
+        try:
+            reply = self.assistant.chat(self.sender, text)
+        except Exception as exc:  # a timeout or a broken index must not end the session
+            self.view.error(f"trợ lý không trả lời được ({type(exc).__name__}: {exc})")
+            return
+        self.last = Turn(question=redact(text), reply=reply)
+        self.view.answer(reply, self.debug)
+
+    def cmd_help(self, _argument: str) -> None:
+        self.view.help()
+
+    def cmd_debug(self, argument: str) -> None:
+        value = argument.lower()
+        if value in ("on", "bật", "bat", "1"):
+            self.debug = True
+        elif value in ("off", "tắt", "tat", "0"):
+            self.debug = False
+        elif value:
+            self.view.error("dùng /debug on hoặc /debug off")
+            return
+        self.view.info(f"Chế độ debug: {'bật' if self.debug else 'tắt'}.")
+
+    def cmd_sources(self, _argument: str) -> None:
+        if self.last is None:
+            self.view.error("chưa có câu trả lời nào.")
+            return
+        self.view.passages(self.last.reply)
+
+    def cmd_flag(self, note: str) -> None:
+        if self.last is None:
+            self.view.error("chưa có câu trả lời nào để đánh dấu.")
+            return
+        reply = self.last.reply
+        flag = self.review.add_flag(
+            sender=self.sender, question=self.last.question, answer=self.last.answer,
+            sources=reply.sources, intent=reply.intent.get("name"),
+            service=self.last.likely_service, note=note)
+        self.view.info(f"Đã ghi nhận đánh dấu #{flag.id} cho câu hỏi «{one_line(flag.question, 80)}»"
+                       f"{': ' + flag.note if flag.note else ''}. Người bảo trì sẽ thấy trong "
+                       "`trolyao report` và trang /admin.")
+
+    def cmd_restart(self, _argument: str) -> None:
+        try:
+            self.assistant.restart(self.sender)
+        except Exception as exc:
+            self.view.error(f"không bắt đầu lại được ({exc})")
+            return
+        self.last = None
+        self.view.info("Đã bắt đầu cuộc trò chuyện mới (slot đã xoá).")
+
+
+# ---------------------------------------------------------------- input
+def history_path() -> Path:
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "trolyao" / "shell_history"
+
+
+def terminal_lines(prompt: str = "Bạn › ") -> Iterator[str]:
+    """Line editing, history (redacted: staff may paste a citizen's numbers), command completion."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+    from prompt_toolkit.completion import WordCompleter
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    class RedactingFileHistory(FileHistory):
+        def store_string(self, string: str) -> None:
+            super().store_string(redact(string))
+
     try:
-        while True:
-            try:
-                line = input("Bạn> " if interactive else "")
-            except EOFError:
+        path = history_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        history = RedactingFileHistory(str(path))
+    except OSError:  # read-only home: history for this session only
+        history = InMemoryHistory()
+    commands = ["/help", "/debug on", "/debug off", "/sources", "/flag ", "/restart", "/quit"]
+    session = PromptSession(history=history, auto_suggest=AutoSuggestFromHistory(),
+                            completer=WordCompleter(commands, sentence=True))
+    while True:
+        try:
+            yield session.prompt(prompt)
+        except KeyboardInterrupt:  # Ctrl-C clears the line, Ctrl-D quits
+            continue
+        except EOFError:
+            return
+
+
+def piped_lines(stream: TextIO) -> Iterator[str]:
+    for line in stream:
+        yield line.rstrip("\n")
+
+
+# ---------------------------------------------------------------- entry point
+def run_shell(start_assistant: Callable, debug: bool = False, stdin: TextIO | None = None,
+              stdout: TextIO | None = None) -> int:
+    from trolyao import runtime
+    from trolyao.review_store import ReviewStore
+
+    stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
+    # Library deprecation chatter (TensorFlow, Rasa, pkg_resources) would bury the chat.
+    warnings.simplefilter("ignore")
+    interactive = stdin.isatty() and stdout.isatty()
+    if interactive:
+        from rich.console import Console
+
+        console = Console(file=stdout, highlight=False)
+        view: PlainView = RichView(console)
+        with console.status("Đang tải mô hình hội thoại và kho tài liệu (khoảng 20 giây)…"):
+            assistant = start_assistant()
+        console.print(f"[bold]Trợ lý ảo dịch vụ công[/] — shell thử câu trả lời "
+                      f"(mô hình {assistant.model_version}, chỉ mục {assistant.knowledge.version}). "
+                      "Gõ [bold]/help[/] để xem lệnh, Ctrl-D để thoát.")
+        lines = terminal_lines()
+    else:
+        view = PlainView(stdout)
+        assistant = start_assistant()
+        lines = piped_lines(stdin)
+    session = ShellSession(assistant, view, ReviewStore.for_settings(runtime.settings()),
+                           debug=debug, echo=not interactive)
+    try:
+        for line in lines:
+            if not session.handle(line):
                 break
-            line = line.strip()
-            if not line:
-                continue
-            if line in ("/quit", "/exit"):
-                break
-            reply = assistant.chat(sender, line)
-            for message in reply.messages:
-                print(f"Trợ lý> {message['text']}")
-                for button in message.get("buttons", []):
-                    print(f"   [{button['title']}] {button['payload']}")
-            if debug:
-                print(f"   intent={reply.intent['name']} ({reply.intent['confidence']:.2f}) "
-                      f"fallback={reply.fallback}")
-                for source in reply.sources:
-                    print(f"   - {source['service']} {source['score']:.3f} {source['title']}")
     finally:
         assistant.close()
     return 0

@@ -1,0 +1,399 @@
+"""`trolyao report` and the admin page: what the assistant could not answer well.
+
+Read from the conversation store (Rasa's tracker store, through its own API so SQLite,
+PostgreSQL and Redis all work) and the review store (staff flags):
+
+- to-do list: questions that ended in a fallback, got negative feedback, or were flagged,
+  grouped by the service they were most likely about, most frequent first;
+- summary: questions per day, answered vs declined, satisfaction from the feedback buttons
+  against the 90% target of Hanoi's Kế hoạch 400, top services asked about.
+"""
+from __future__ import annotations
+
+import asyncio
+import csv
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import IO, Iterable
+
+from trolyao.protocol import META_KEY
+from trolyao.review_store import Flag, ReviewStore, question_key
+
+HANOI_TZ = timezone(timedelta(hours=7))  # no daylight saving in Vietnam
+SATISFACTION_TARGET = 0.90  # Kế hoạch 400/KH-UBND: at least 90% of people satisfied
+# Conversations made by tools, not people: `trolyao test-answers` and `trolyao ask` (evaluation).
+SYNTHETIC_SENDER_PREFIXES = ("test-answers-", "ask-")
+# User messages that are not questions: feedback buttons, restarts, session starts.
+INTERNAL_INTENTS = {"give_feedback", "restart", "session_start"}
+SMALL_TALK_INTENTS = {"greet", "goodbye", "thanks", "bot_challenge"}
+KIND_LABELS = {"fallback": "không trả lời được", "negative": "phản hồi không hài lòng",
+               "flagged": "cán bộ đánh dấu"}
+UNKNOWN_SERVICE = "(chưa rõ)"
+
+
+@dataclass
+class Exchange:
+    """One user message and what the assistant replied to it."""
+    sender: str
+    time: datetime
+    question: str
+    intent: str | None = None
+    confidence: float = 0.0
+    named_services: list[str] = field(default_factory=list)
+    answer_parts: list[str] = field(default_factory=list)
+    sources: list[dict] = field(default_factory=list)
+    candidates: list[dict] = field(default_factory=list)
+    fallback: bool = False
+    slot_service: str | None = None
+    feedback: str | None = None
+
+    @property
+    def answer(self) -> str:
+        return "\n\n".join(self.answer_parts)
+
+    @property
+    def is_question(self) -> bool:
+        return self.intent not in SMALL_TALK_INTENTS
+
+    @property
+    def likely_service(self) -> str | None:
+        """What the citizen asked about: the service they named, else what the answer cited,
+        else the service the dialogue settled on, else the best declined candidate."""
+        for service in (self.named_services[:1] + [s.get("service") for s in self.sources[:1]]
+                        + [self.slot_service] + [c.get("service") for c in self.candidates[:1]]):
+            if service:
+                return service
+        return None
+
+
+def exchanges_from_events(sender: str, events: Iterable[dict]) -> list[Exchange]:
+    """Rasa event dicts (as stored) -> exchanges. Feedback attaches to the question before it."""
+    exchanges: list[Exchange] = []
+    current: Exchange | None = None
+    for event in events:
+        kind = event.get("event")
+        if kind == "user":
+            parse = event.get("parse_data") or {}
+            intent = parse.get("intent") or {}
+            if intent.get("name") in INTERNAL_INTENTS or (event.get("text") or "").startswith("/restart"):
+                current = None
+                continue
+            current = Exchange(
+                sender=sender, question=(event.get("text") or "").strip(),
+                time=datetime.fromtimestamp(float(event.get("timestamp") or 0), timezone.utc),
+                intent=intent.get("name"), confidence=float(intent.get("confidence") or 0.0),
+                named_services=[e["value"] for e in parse.get("entities") or []
+                                if e.get("entity") == "service" and e.get("value")])
+            exchanges.append(current)
+        elif kind == "bot" and current is not None:
+            if event.get("text"):
+                current.answer_parts.append(event["text"])
+            custom = (event.get("data") or {}).get("custom")
+            meta = custom.get(META_KEY) if isinstance(custom, dict) else None
+            if isinstance(meta, dict):
+                current.sources.extend(meta.get("sources") or [])
+                current.candidates.extend(meta.get("candidates") or [])
+                current.fallback = current.fallback or bool(meta.get("fallback"))
+        elif kind == "slot":
+            if event.get("name") == "service" and current is not None and event.get("value"):
+                current.slot_service = event["value"]
+            elif event.get("name") == "feedback" and event.get("value") in ("positive", "negative"):
+                target = next((x for x in reversed(exchanges) if x.is_question), None)
+                if target is not None:
+                    target.feedback = event["value"]
+    return exchanges
+
+
+# ---------------------------------------------------------------- reading the stores
+async def read_exchanges(tracker_store, include_synthetic: bool = False) -> list[Exchange]:
+    """Every conversation in a Rasa tracker store, all sessions. Runs on the store's loop."""
+    exchanges: list[Exchange] = []
+    for sender in await tracker_store.keys():
+        if not include_synthetic and sender.startswith(SYNTHETIC_SENDER_PREFIXES):
+            continue
+        tracker = await tracker_store.retrieve_full_tracker(sender)
+        if tracker is not None:
+            exchanges.extend(exchanges_from_events(sender, (e.as_dict() for e in tracker.events)))
+    return exchanges
+
+
+def read_exchanges_from_settings(settings, include_synthetic: bool = False) -> list[Exchange]:
+    """A fresh tracker store object for the configured backend (the CLI: no assistant running)."""
+    from rasa.core.tracker_store import TrackerStore
+
+    from trolyao.assistant import tracker_store_endpoint
+
+    endpoint = tracker_store_endpoint(settings.tracker_store)
+    if endpoint is None:  # memory:// keeps nothing between processes
+        return []
+
+    async def _read():
+        store = TrackerStore.create(endpoint)
+        try:
+            return await read_exchanges(store, include_synthetic)
+        finally:
+            engine = getattr(store, "engine", None)
+            if engine is not None:
+                engine.dispose()
+
+    return asyncio.run(_read())
+
+
+def read_exchanges_from_assistant(assistant, include_synthetic: bool = False,
+                                  timeout: float = 120) -> list[Exchange]:
+    """Through the running assistant's own store, on its event loop (the web app)."""
+    store = assistant.agent.tracker_store
+    future = asyncio.run_coroutine_threadsafe(read_exchanges(store, include_synthetic), assistant.loop)
+    return future.result(timeout)
+
+
+# ---------------------------------------------------------------- the to-do list
+@dataclass
+class TodoItem:
+    service: str | None
+    key: str
+    question: str  # the latest wording
+    kinds: Counter = field(default_factory=Counter)
+    last_seen: datetime | None = None
+    notes: list[str] = field(default_factory=list)
+    flag_ids: list[int] = field(default_factory=list)
+    last_answer: str = ""
+
+    @property
+    def count(self) -> int:
+        return sum(self.kinds.values())
+
+    def add(self, kind: str, when: datetime, question: str, answer: str) -> None:
+        self.kinds[kind] += 1
+        if self.last_seen is None or when >= self.last_seen:
+            self.last_seen, self.question, self.last_answer = when, question, answer
+
+
+@dataclass
+class TodoGroup:
+    service: str | None
+    items: list[TodoItem]
+
+    @property
+    def count(self) -> int:
+        return sum(i.count for i in self.items)
+
+
+def todo_list(exchanges: list[Exchange], flags: list[Flag],
+              resolutions: dict[str, datetime] | None = None) -> list[TodoGroup]:
+    resolutions = resolutions or {}
+    items: dict[tuple, TodoItem] = {}
+
+    def item_for(service, question) -> TodoItem:
+        key = question_key(question)
+        return items.setdefault((service, key), TodoItem(service=service, key=key, question=question))
+
+    def closed(question: str, when: datetime) -> bool:
+        resolved = resolutions.get(question_key(question))
+        return resolved is not None and when <= resolved
+
+    for x in exchanges:
+        if not x.is_question or not x.question or closed(x.question, x.time):
+            continue
+        for kind in (["fallback"] if x.fallback else []) + (["negative"] if x.feedback == "negative" else []):
+            item_for(x.likely_service, x.question).add(kind, x.time, x.question, x.answer)
+    for flag in flags:
+        if flag.status != "open" or closed(flag.question, flag.created):
+            continue
+        item = item_for(flag.service, flag.question)
+        item.add("flagged", flag.created, flag.question, flag.answer)
+        item.flag_ids.append(flag.id)
+        if flag.note:
+            item.notes.append(flag.note)
+
+    groups: dict[str | None, list[TodoItem]] = {}
+    for item in items.values():
+        groups.setdefault(item.service, []).append(item)
+    newest = datetime.min.replace(tzinfo=timezone.utc)
+    result = [TodoGroup(service, sorted(group, key=lambda i: (-i.count, -(i.last_seen or newest).timestamp())))
+              for service, group in groups.items()]
+    result.sort(key=lambda g: (-g.count, g.service is None, g.service or ""))
+    return result
+
+
+def flat_items(groups: list[TodoGroup]) -> list[TodoItem]:
+    """Items across services, most frequent first (the admin page's 'top unanswered')."""
+    return sorted((i for g in groups for i in g.items),
+                  key=lambda i: (-i.count, -(i.last_seen.timestamp() if i.last_seen else 0)))
+
+
+# ---------------------------------------------------------------- the summary (admin charts)
+@dataclass
+class Summary:
+    days: list[date]
+    questions_per_day: list[int]
+    answered: int
+    declined: int
+    positive: int
+    negative: int
+    top_services: list[tuple[str, int]]
+    conversations: int
+    target: float = SATISFACTION_TARGET
+
+    @property
+    def questions(self) -> int:
+        return self.answered + self.declined
+
+    @property
+    def answered_share(self) -> float | None:
+        return self.answered / self.questions if self.questions else None
+
+    @property
+    def satisfaction(self) -> float | None:
+        rated = self.positive + self.negative
+        return self.positive / rated if rated else None
+
+
+def local_day(moment: datetime) -> date:
+    return moment.astimezone(HANOI_TZ).date()
+
+
+def summarize(exchanges: list[Exchange], days: int = 30, today: date | None = None,
+              top: int = 10) -> Summary:
+    """Figures for the last `days` days (Hanoi time), today included."""
+    today = today or local_day(datetime.now(timezone.utc))
+    first = today - timedelta(days=days - 1)
+    window = [x for x in exchanges if x.is_question and first <= local_day(x.time) <= today]
+    per_day = Counter(local_day(x.time) for x in window)
+    span = [first + timedelta(days=i) for i in range(days)]
+    services = Counter(x.likely_service for x in window if x.likely_service)
+    return Summary(
+        days=span, questions_per_day=[per_day.get(d, 0) for d in span],
+        answered=sum(1 for x in window if not x.fallback),
+        declined=sum(1 for x in window if x.fallback),
+        positive=sum(1 for x in window if x.feedback == "positive"),
+        negative=sum(1 for x in window if x.feedback == "negative"),
+        top_services=services.most_common(top),
+        conversations=len({x.sender for x in window}))
+
+
+# ---------------------------------------------------------------- one object for both views
+@dataclass
+class Report:
+    groups: list[TodoGroup]
+    summary: Summary
+    flags_open: int
+
+    @property
+    def items(self) -> list[TodoItem]:
+        return flat_items(self.groups)
+
+
+def build_report(exchanges: list[Exchange], review: ReviewStore, days: int | None = None,
+                 summary_days: int = 30, now: datetime | None = None) -> Report:
+    """`days` limits the to-do list to recent occurrences (None = everything)."""
+    now = now or datetime.now(timezone.utc)
+    flags = review.flags()
+    if days is not None:
+        since = now - timedelta(days=days)
+        exchanges = [x for x in exchanges if x.time >= since]
+        flags = [f for f in flags if f.created >= since]
+    groups = todo_list(exchanges, flags, review.resolutions())
+    return Report(groups=groups, summary=summarize(exchanges, summary_days, local_day(now)),
+                  flags_open=sum(1 for f in flags if f.status == "open"))
+
+
+# ---------------------------------------------------------------- output
+CSV_COLUMNS = ["service", "service_name", "question", "count", "fallback", "negative_feedback",
+               "flagged", "last_seen", "notes", "flag_ids", "last_answer"]
+
+
+def csv_rows(groups: list[TodoGroup], catalog=None) -> Iterable[dict]:
+    for group in groups:
+        for item in group.items:
+            yield {
+                "service": group.service or "",
+                "service_name": catalog.short_name(group.service) if catalog and group.service else "",
+                "question": item.question, "count": item.count,
+                "fallback": item.kinds["fallback"], "negative_feedback": item.kinds["negative"],
+                "flagged": item.kinds["flagged"],
+                "last_seen": item.last_seen.astimezone(HANOI_TZ).isoformat(timespec="seconds")
+                if item.last_seen else "",
+                "notes": " | ".join(item.notes), "flag_ids": " ".join(map(str, item.flag_ids)),
+                "last_answer": item.last_answer[:500],
+            }
+
+
+def write_csv(groups: list[TodoGroup], out: IO[str], catalog=None) -> None:
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    writer.writerows(csv_rows(groups, catalog))
+
+
+def kinds_text(item: TodoItem) -> str:
+    return ", ".join(f"{KIND_LABELS[k]} ×{n}" for k, n in item.kinds.most_common())
+
+
+def print_report(report: Report, console, catalog=None, limit: int | None = None) -> None:
+    """The to-do list as a rich table, one section per service."""
+    from rich.table import Table
+
+    summary = report.summary
+    console.print(f"Cần bổ sung tài liệu: {sum(len(g.items) for g in report.groups)} câu hỏi "
+                  f"({sum(g.count for g in report.groups)} lần) thuộc {len(report.groups)} nhóm dịch vụ; "
+                  f"{report.flags_open} đánh dấu đang mở.")
+    satisfaction = (f"{summary.satisfaction:.0%}" if summary.satisfaction is not None else "chưa có phản hồi")
+    console.print(f"{len(summary.days)} ngày qua: {summary.questions} câu hỏi, "
+                  f"trả lời {summary.answered}, từ chối {summary.declined}; "
+                  f"hài lòng {satisfaction} (mục tiêu {summary.target:.0%}).")
+    if not report.groups:
+        console.print("Không có câu hỏi nào cần xử lý.")
+        return
+    table = Table(show_lines=False, expand=False)
+    for column, opts in (("Dịch vụ", {}), ("Lần", {"justify": "right"}), ("Câu hỏi", {"overflow": "fold"}),
+                         ("Lý do", {}), ("Ghi chú", {"overflow": "fold"}), ("Gần nhất", {})):
+        table.add_column(column, **opts)
+    shown = 0
+    for group in report.groups:
+        name = group.service or UNKNOWN_SERVICE
+        if catalog is not None and group.service:
+            name = f"{group.service}\n{catalog.short_name(group.service)}"
+        for index, item in enumerate(group.items):
+            if limit is not None and shown >= limit:
+                break
+            table.add_row(name if index == 0 else "", str(item.count), item.question, kinds_text(item),
+                          " | ".join(item.notes),
+                          item.last_seen.astimezone(HANOI_TZ).strftime("%d/%m %H:%M") if item.last_seen else "")
+            shown += 1
+        table.add_section()
+    console.print(table)
+
+
+# ---------------------------------------------------------------- command line
+def cmd_report(args) -> int:
+    import sys
+
+    from trolyao import runtime
+    from trolyao.answer_tests import cli_console
+
+    settings = runtime.settings()
+    exchanges = read_exchanges_from_settings(settings, include_synthetic=args.include_tests)
+    report = build_report(exchanges, ReviewStore.for_settings(settings), days=args.days)
+    if args.csv:
+        if args.csv == "-":
+            write_csv(report.groups, sys.stdout, runtime.catalog())
+        else:
+            with open(args.csv, "w", encoding="utf-8-sig", newline="") as out:  # BOM: Excel reads UTF-8
+                write_csv(report.groups, out, runtime.catalog())
+            print(f"wrote {sum(len(g.items) for g in report.groups)} rows to {args.csv}", file=sys.stderr)
+        return 0
+    print_report(report, cli_console(), runtime.catalog(), limit=args.limit)
+    return 0
+
+
+def add_report_parser(sub) -> None:
+    p = sub.add_parser("report", help="questions answered badly: fallbacks, negative feedback, flags",
+                       description="The maintainers' to-do list from the conversation store and the "
+                                   "staff flags, grouped by likely service, most frequent first.")
+    p.add_argument("--days", type=int, help="only the last N days (default: everything)")
+    p.add_argument("--csv", metavar="FILE", help="write the list as CSV to FILE ('-' = stdout)")
+    p.add_argument("--limit", type=int, help="show at most N questions")
+    p.add_argument("--include-tests", action="store_true",
+                   help="also count conversations of `trolyao test-answers` and `trolyao ask`")
+    p.set_defaults(func=cmd_report)
