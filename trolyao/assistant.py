@@ -16,7 +16,7 @@ import threading
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, unquote, urlparse
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
@@ -55,7 +55,8 @@ class ChatReply:
 
 
 def tracker_store_endpoint(url: str):
-    """`sqlite:///path`, `postgresql://user:pw@host/db`, `redis://host:port/db` -> EndpointConfig."""
+    """`sqlite:///path`, `postgresql://user:pw@host:port/db?sslmode=…`, `redis://[:pw@]host:port/db`
+    (`rediss://` for TLS) or `memory://` -> Rasa EndpointConfig (None = in-memory)."""
     from rasa.utils.endpoints import EndpointConfig
 
     parsed = urlparse(url)
@@ -64,16 +65,73 @@ def tracker_store_endpoint(url: str):
         path.parent.mkdir(parents=True, exist_ok=True)
         return EndpointConfig(type="sql", dialect="sqlite", db=str(path))
     if parsed.scheme in ("postgresql", "postgres"):
-        return EndpointConfig(type="sql", dialect="postgresql", url=parsed.hostname,
-                              port=parsed.port or 5432, db=parsed.path.lstrip("/"),
-                              username=parsed.username, password=parsed.password)
-    if parsed.scheme == "redis":
+        query = dict(parse_qsl(parsed.query)) or None
+        return EndpointConfig(type="sql", dialect="postgresql", url=parsed.hostname or "localhost",
+                              port=parsed.port or 5432, db=unquote(parsed.path.lstrip("/")),
+                              username=unquote(parsed.username or "") or None,
+                              password=unquote(parsed.password or "") or None, query=query)
+    if parsed.scheme in ("redis", "rediss"):
         return EndpointConfig(type="redis", url=parsed.hostname or "localhost",
                               port=parsed.port or 6379, db=int(parsed.path.lstrip("/") or 0),
-                              password=parsed.password, record_exp=None)
+                              username=unquote(parsed.username or "") or None,
+                              password=unquote(parsed.password or "") or None,
+                              use_ssl=parsed.scheme == "rediss", record_exp=None)
     if parsed.scheme == "memory":
         return None
     raise ValueError(f"unsupported TROLYAO_TRACKER_STORE {url!r} (sqlite, postgresql, redis, memory)")
+
+
+def lock_store_for(endpoint):
+    """Conversation locks: in Redis when conversations are (several workers share them),
+    else in memory (one process, or SQLite's own file locking between workers)."""
+    from rasa.core.lock_store import InMemoryLockStore, RedisLockStore
+
+    if endpoint is not None and endpoint.type == "redis":
+        kwargs = endpoint.kwargs
+        return RedisLockStore(host=endpoint.url, port=kwargs["port"], db=kwargs["db"],
+                              username=kwargs.get("username"), password=kwargs.get("password"),
+                              use_ssl=kwargs.get("use_ssl", False), key_prefix="trolyao")
+    return InMemoryLockStore()
+
+
+def innermost_store(store):
+    """Rasa wraps stores (FailSafe -> Awaitable -> SQL/Redis); the one that holds connections."""
+    while hasattr(store, "_tracker_store"):
+        store = store._tracker_store
+    return store
+
+
+def prepare_sqlite(store) -> None:
+    """Write-ahead logging: several gunicorn workers can read while one writes."""
+    engine = getattr(store, "engine", None)
+    if engine is not None and engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+
+
+def check_store(store, url: str) -> None:
+    """Fail at start-up, with the URL in the message, if a Redis server does not answer
+    (Rasa would otherwise fall back to memory and silently forget conversations)."""
+    client = getattr(innermost_store(store), "red", None)
+    if client is None:
+        return
+    try:
+        client.ping()
+    except Exception as exc:
+        where = urlparse(url)  # no password in the message
+        raise RuntimeError(f"conversation store {where.scheme}://{where.hostname}:{where.port or 6379}"
+                           f" is unreachable: {exc}") from exc
+
+
+def close_store(store) -> None:
+    """Release the database connections so the file/server can be reused at once."""
+    store = innermost_store(store)
+    engine = getattr(store, "engine", None)
+    if engine is not None:
+        engine.dispose()
+    client = getattr(store, "red", None)
+    if client is not None:
+        client.close()
 
 
 class WholeMessageCollector(CollectingOutputChannel):
@@ -125,14 +183,16 @@ class Assistant:
 
     async def _load_agent(self, model_path: Path):
         from rasa.core.agent import Agent
-        from rasa.core.lock_store import InMemoryLockStore
         from rasa.core.tracker_store import TrackerStore
 
         from trolyao.inprocess_actions import InProcessActionEndpoint
 
         endpoint = tracker_store_endpoint(self.settings.tracker_store)
         tracker_store = TrackerStore.create(endpoint) if endpoint else None
-        agent = Agent(tracker_store=tracker_store, lock_store=InMemoryLockStore(),
+        if tracker_store is not None:
+            check_store(tracker_store, self.settings.tracker_store)
+            prepare_sqlite(innermost_store(tracker_store))
+        agent = Agent(tracker_store=tracker_store, lock_store=lock_store_for(endpoint),
                       action_endpoint=InProcessActionEndpoint("actions"))
         try:
             agent.load_model(str(model_path))
@@ -153,12 +213,14 @@ class Assistant:
             self.knowledge.version is not None
 
     def close(self) -> None:
+        """Stop the loop and release the conversation store (a new Assistant may reopen it)."""
         self._stop.set()
-        if self.agent is not None and self.agent.tracker_store is not None:
-            store = self.agent.tracker_store
-            engine = getattr(store, "engine", None)
-            if engine is not None:
-                engine.dispose()
+        if self.agent is not None:
+            if self.agent.tracker_store is not None:
+                close_store(self.agent.tracker_store)
+            lock_client = getattr(self.agent.lock_store, "red", None)
+            if lock_client is not None:
+                lock_client.close()
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
 
