@@ -51,6 +51,8 @@ class Settings:
     log_level: str = "INFO"
     response_timeout: float = 30.0
     index_watch_seconds: float = 5.0
+    # Reverse proxies in front of the app whose X-Forwarded-For is trusted (rate limit per citizen).
+    trusted_proxies: int = 0
 
     @property
     def rasa_model_path(self) -> Path:
@@ -93,4 +95,5 @@ def load_settings() -> Settings:
         log_level=_env("TROLYAO_LOG_LEVEL", "INFO"),
         response_timeout=float(_env("TROLYAO_RESPONSE_TIMEOUT", "30")),
         index_watch_seconds=float(_env("TROLYAO_INDEX_WATCH_SECONDS", "5")),
+        trusted_proxies=_int("TROLYAO_TRUSTED_PROXIES", 0),
     )
