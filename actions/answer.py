@@ -1,4 +1,10 @@
-"""action_answer_question: search the knowledge base and answer with a cited passage."""
+"""action_answer_question: answer from the knowledge base, in the context of the conversation.
+
+One run: work out what the message asks (actions/context.py), maybe ask the LLTP choice first
+(actions/lltp.py), search, let `knowledge.decision.decide` choose answer / clarify / decline,
+and write the reply. The second failure in a row sets `handoff_due`; a rule then runs
+action_hand_off, so the bot never asks the citizen to rephrase a third time.
+"""
 from __future__ import annotations
 
 import logging
@@ -8,18 +14,38 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.aspects import ASPECT_LABELS, section_matches
-from actions.replies import decline_message, format_answer, meta_payload, service_buttons
-from knowledge.decision import decide
+from actions import lltp
+from actions.aspects import section_matches
+from actions.context import Turn, button_turn, resolve_turn
+from actions.replies import (FEEDBACK_BUTTONS, FEEDBACK_QUESTION, candidate_buttons,
+                             clarify_message, decline_message, format_answer, location_note,
+                             meta_payload)
+from knowledge.decision import CLARIFY, decide
 from knowledge.index_store import IndexUnavailable
 from trolyao import runtime
 
 log = logging.getLogger(__name__)
 
+QUESTION_INTENTS = {"ask_procedure", "ask_policy", "ask_help_channel"}
+FORM_ACTIONS = {"lltp_form", "action_deactivate_loop"}
+HANDOFF_AFTER_FAILURES = 2
+# A follow-up reads every section of its service's documents (a few documents x 7 sections).
+FOLLOWUP_HITS = 30
+
+
+def control(choice_needed: bool = False, handoff_due: bool = False) -> list[dict]:
+    """The two slots the dialogue rules branch on; every run sets both (rules must see them)."""
+    return [SlotSet("choice_needed", choice_needed), SlotSet("handoff_due", handoff_due)]
+
 
 def entity_values(tracker: Tracker, name: str) -> list[str]:
     entities = tracker.latest_message.get("entities") or []
     return [e["value"] for e in entities if e.get("entity") == name and e.get("value")]
+
+
+def entity_texts(tracker: Tracker, name: str) -> list[str]:
+    entities = tracker.latest_message.get("entities") or []
+    return [e.get("text") or "" for e in entities if e.get("entity") == name]
 
 
 class ActionAnswerQuestion(Action):
@@ -28,52 +54,131 @@ class ActionAnswerQuestion(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict]:
-        text = (tracker.latest_message.get("text") or "").strip()
-        services_now = entity_values(tracker, "service")
-        aspects_now = entity_values(tracker, "aspect")
-        service = services_now[0] if services_now else tracker.get_slot("service")
-        aspect = aspects_now[0] if aspects_now else tracker.get_slot("aspect")
         catalog = runtime.catalog()
-
-        query = text
-        if text.startswith("/") or len(text) < 3:  # a button payload: ask about the service itself
-            query = catalog.name(service) if service else ""
-        elif service and not services_now:  # a follow-up ("mất bao lâu?"): add the context
-            query = f"{catalog.name(service)} {text}"
-        if aspect and aspect not in aspects_now:
-            query = f"{query} {ASPECT_LABELS.get(aspect, '')}"
+        text = (tracker.latest_message.get("text") or "").strip()
+        intent = tracker.latest_message.get("intent") or {}
+        intent_name = intent.get("name")
+        after_form = bool(tracker.get_slot("choice_needed")) and \
+            tracker.latest_action_name in FORM_ACTIONS
+        note = ""
+        if after_form and (tracker.latest_action_name == "lltp_form"
+                           or intent_name not in QUESTION_INTENTS):
+            turn, note = self.choice_turn(tracker, catalog)
+        elif text.startswith("/"):  # a button payload
+            service = (entity_values(tracker, "service") or [tracker.get_slot("service")])[0]
+            aspect = (entity_values(tracker, "aspect") or [tracker.get_slot("aspect")])[0]
+            turn = button_turn(service, aspect, catalog.short_name)
+        else:
+            turn = resolve_turn(text, entity_values(tracker, "service"),
+                                entity_values(tracker, "aspect"), entity_texts(tracker, "service"),
+                                tracker.get_slot("service"), tracker.get_slot("aspect"),
+                                catalog.short_name)
+            if tracker.latest_action_name not in FORM_ACTIONS and lltp.needs_choice(
+                    turn.service, turn.aspect,
+                    (entity_values(tracker, lltp.REQUESTER_SLOT) or [None])[0],
+                    tracker.current_slot_values()):
+                # Nothing said here: a rule runs lltp_form, which asks the missing choice.
+                return [SlotSet("service", turn.service), SlotSet("aspect", turn.aspect),
+                        SlotSet("feedback_pending", False)] + control(choice_needed=True)
+            if turn.named and not turn.followup and \
+                    turn.named[0] not in {m.service_id for m in catalog.mentions(text)}:
+                # Named with a typo or a synonym the search's alias matching does not know.
+                turn.query = f"{turn.query} {catalog.short_name(turn.named[0])}"
 
         try:
-            kb = runtime.knowledge_base()
-            hits = kb.search(query, k=8)
+            hits = self.search(runtime.knowledge_base(), turn)
         except IndexUnavailable as exc:
             log.error("knowledge index unavailable: %s", exc)
             dispatcher.utter_message(text=decline_message(runtime.settings(), unavailable=True))
             dispatcher.utter_message(json_message=meta_payload([], fallback=True))
-            return []
+            return control()
 
-        intent = tracker.latest_message.get("intent") or {}
-        decision = decide(query, hits, intent.get("name"), float(intent.get("confidence") or 0.0),
-                          services_now)
+        named = turn.named or ([turn.service] if turn.followup and turn.service else [])
+        decision = decide(turn.query, hits, intent_name, float(intent.get("confidence") or 0.0),
+                          named)
         if not decision.answer:
-            dispatcher.utter_message(text=decline_message(runtime.settings()),
-                                     buttons=service_buttons(hits, catalog))
-            dispatcher.utter_message(json_message=meta_payload(hits, fallback=True))
-            return [SlotSet("aspect", aspect)]
+            return self.fail(dispatcher, tracker, turn, hits, decision, intent_name, catalog)
 
-        best = choose_passage(hits, service if service else None, aspect)
+        best = choose_passage(hits, turn.service, turn.aspect, turn.followup,
+                              tracker.get_slot("document"))
         ordered = [best] + [h for h in hits if h is not best]
-        dispatcher.utter_message(text=format_answer(best))
+        parts = [note, format_answer(best)]
+        location = tracker.get_slot("location")
+        if location and (turn.aspect in ("channel", "help") or intent_name == "ask_help_channel"):
+            parts.append(location_note(location))
+        dispatcher.utter_message(text="\n\n".join(p for p in parts if p))
         dispatcher.utter_message(json_message=meta_payload(ordered, fallback=False))
-        return [SlotSet("service", best.passage.service), SlotSet("aspect", aspect)]
+        dispatcher.utter_message(text=FEEDBACK_QUESTION, buttons=FEEDBACK_BUTTONS)
+        return [SlotSet("service", best.passage.service), SlotSet("aspect", turn.aspect),
+                SlotSet("document", best.passage.doc_id), SlotSet("failure_count", 0.0),
+                SlotSet("feedback_pending", True)] + control()
+
+    @staticmethod
+    def choice_turn(tracker: Tracker, catalog) -> tuple[Turn, str]:
+        """The LLTP question asked before the form, with the choice the citizen made."""
+        lltp_type = tracker.get_slot(lltp.TYPE_SLOT)
+        requester = tracker.get_slot(lltp.REQUESTER_SLOT)
+        if tracker.latest_action_name != "lltp_form":  # left the form without choosing
+            lltp_type = requester = None
+        aspect = tracker.get_slot("aspect")
+        base = button_turn(lltp.LLTP, aspect, catalog.short_name)
+        base.query = f"{base.query} {lltp.choice_query(lltp_type, requester)}".strip()
+        return base, lltp.choice_note(lltp_type, requester)
+
+    @staticmethod
+    def search(kb, turn: Turn) -> list:
+        if not turn.query:
+            return []
+        if turn.followup and turn.service:
+            # The conversation says which service: read only its documents.
+            return kb.search(turn.query, k=FOLLOWUP_HITS, services=[turn.service])
+        return kb.search(turn.query, k=8)
+
+    @staticmethod
+    def fail(dispatcher, tracker, turn, hits, decision, intent_name, catalog) -> list[dict]:
+        failures = int(tracker.get_slot("failure_count") or 0) + 1
+        events = [SlotSet("aspect", turn.aspect), SlotSet("feedback_pending", False),
+                  SlotSet("failure_count", float(failures))]
+        if failures >= HANDOFF_AFTER_FAILURES:
+            # Silent here: the hand-off rule follows (bot/data/rules/fallbacks.yml).
+            return events + control(handoff_due=True)
+        if decision.action == CLARIFY or intent_name == "nlu_fallback":
+            candidates = decision.candidates or [h.passage.service for h in hits]
+            dispatcher.utter_message(text=clarify_message(bool(candidates)),
+                                     buttons=candidate_buttons(candidates, catalog))
+        else:
+            dispatcher.utter_message(text=decline_message(runtime.settings()))
+        dispatcher.utter_message(json_message=meta_payload(hits, fallback=True))
+        return events + control()
 
 
-def choose_passage(hits, service: str | None, aspect: str | None):
-    """Prefer the passage of the asked service whose section answers the asked aspect."""
+def choose_passage(hits, service: str | None, aspect: str | None, followup: bool = False,
+                   previous_doc: str | None = None):
+    """The passage to quote: of the asked service, from the section answering the aspect.
+
+    A follow-up stays in the document of the previous answer ("gia hạn tạm trú" then "mất bao
+    lâu?"), or else the service's main document (`<kind>/<service-id>`); a new question takes
+    the best-scoring matching section close to the top hit."""
     pool = [h for h in hits if service and h.passage.service == service] or hits
     top = pool[0]
-    if aspect:
-        for hit in pool:
-            if section_matches(hit.passage.section, aspect) and hit.score >= top.score * 0.7:
+    if not aspect:
+        return top
+    sections = [h for h in pool if section_matches(h.passage.section, aspect)]
+    if followup and sections:
+        for hit in sections:
+            if previous_doc and hit.passage.doc_id == previous_doc:
                 return hit
+        for hit in sections:
+            if is_main_document(hit.passage.doc_id, service):
+                return hit
+        return sections[0]
+    for hit in sections:
+        if hit.score >= top.score * 0.7:
+            return hit
     return top
+
+
+def is_main_document(doc_id: str, service: str | None) -> bool:
+    """Documents are named after their service; the one named exactly so is the overview
+    ("procedure/tam-tru" beside "procedure/tam-tru-gia-han")."""
+    return bool(service) and doc_id.rsplit("/", 1)[-1] == service

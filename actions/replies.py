@@ -37,8 +37,46 @@ def service_buttons(hits, catalog: Catalog, limit: int = 3) -> list[dict]:
             seen.append(hit.passage.service)
         if len(seen) >= limit:
             break
+    return candidate_buttons(seen, catalog)
+
+
+def candidate_buttons(service_ids: list[str], catalog: Catalog, limit: int = 3) -> list[dict]:
+    """One button per candidate service; clicking it asks about that service."""
     return [{"title": catalog.short_name(s), "payload": f'/ask_procedure{{"service":"{s}"}}'}
-            for s in seen]
+            for s in service_ids[:limit]]
+
+
+def clarify_message(has_candidates: bool) -> str:
+    if has_candidates:
+        return ("Tôi chưa chắc anh/chị đang hỏi về thủ tục nào. Anh/chị chọn một thủ tục dưới "
+                "đây, hoặc hỏi lại kèm tên thủ tục, ví dụ: \"Đăng ký tạm trú online cần giấy tờ "
+                "gì?\"")
+    return ("Tôi chưa hiểu rõ câu hỏi. Anh/chị hỏi lại kèm tên thủ tục giúp tôi, ví dụ: "
+            "\"Làm căn cước cho con dưới 14 tuổi thế nào?\"")
+
+
+def handoff_message(settings, location: str | None = None) -> str:
+    """Where a person can help: the national hotline, the community digital team, one-stop desks."""
+    where = f" tại {location}" if location else " ở phường, xã nơi anh/chị sinh sống"
+    return ("Tôi xin phép chuyển anh/chị đến người hỗ trợ trực tiếp để được giúp chính xác hơn:\n"
+            "- Tổng đài Cổng Dịch vụ công quốc gia: 18001096 (miễn phí).\n"
+            f"- Tổ công nghệ số cộng đồng{where}: hướng dẫn tận nơi cài VNeID, nộp hồ sơ "
+            "trực tuyến.\n"
+            "- Bộ phận một cửa (Trung tâm Phục vụ hành chính công) của phường, xã.\n"
+            f"- Tra cứu, gửi câu hỏi trên [Cổng Dịch vụ công quốc gia]({settings.portal_url}) hoặc "
+            f"[Cổng dịch vụ công Hà Nội]({settings.hanoi_portal_url}).")
+
+
+def location_note(location: str) -> str:
+    return (f"Ở {location}, anh/chị có thể nhờ Tổ công nghệ số cộng đồng hoặc bộ phận một cửa "
+            "của phường, xã hướng dẫn trực tiếp.")
+
+
+FEEDBACK_QUESTION = "Câu trả lời có hữu ích không?"
+FEEDBACK_BUTTONS = [
+    {"title": "👍 Có", "payload": '/give_feedback{"feedback":"positive"}'},
+    {"title": "👎 Chưa", "payload": '/give_feedback{"feedback":"negative"}'},
+]
 
 
 def meta_payload(hits, fallback: bool) -> dict:

@@ -1,0 +1,66 @@
+"""The citizen's verdict on an answer ("Câu trả lời có hữu ích không?").
+
+The verdict is stored in the conversation as slot `feedback` = "positive" | "negative" (a
+SlotSet event in the tracker store), which the admin report reads. A button click fills the
+slot from its entity before this action runs; a typed verdict ("chưa đúng lắm") or a yes/no
+reply to the question is read here.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from knowledge.textnorm import words
+
+POSITIVE, NEGATIVE = "positive", "negative"
+_NEGATIVE_WORDS = {"khong", "chua", "sai", "chang", "te", "kem", "thieu", "kho"}
+_NEGATIVE_PHRASES = [("vo", "ich"), ("khong", "ro"), ("chua", "ro"), ("khong", "dung")]
+
+THANKS = {
+    POSITIVE: "Cảm ơn anh/chị đã phản hồi! Rất vui vì thông tin có ích. Anh/chị cần hỏi thêm "
+              "thủ tục nào cứ nhắn tôi nhé.",
+    NEGATIVE: "Cảm ơn anh/chị đã góp ý, tôi đã ghi nhận để cải thiện câu trả lời. Anh/chị có "
+              "thể hỏi lại cụ thể hơn (kèm tên thủ tục), hoặc gọi tổng đài 18001096 để được "
+              "hỗ trợ trực tiếp.",
+}
+AFFIRM_REPLY = "Vâng ạ. Anh/chị cần hỏi thêm thủ tục nào cứ nhắn tôi nhé."
+DENY_REPLY = "Vâng ạ. Khi cần hỏi về dịch vụ công, anh/chị cứ nhắn tôi."
+
+
+def verdict_from_text(text: str) -> str:
+    ws = words(text)
+    pairs = set(zip(ws, ws[1:]))
+    if set(ws) & _NEGATIVE_WORDS or pairs & set(_NEGATIVE_PHRASES):
+        return NEGATIVE
+    return POSITIVE
+
+
+class ActionHandleFeedback(Action):
+    def name(self) -> str:
+        return "action_handle_feedback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        entities = tracker.latest_message.get("entities") or []
+        from_button = [e["value"] for e in entities if e.get("entity") == "feedback"]
+        pending = bool(tracker.get_slot("feedback_pending"))
+        events: list[dict] = [SlotSet("feedback_pending", False)]
+        if intent == "give_feedback":
+            verdict = from_button[0] if from_button else verdict_from_text(
+                tracker.latest_message.get("text") or "")
+        elif pending and intent in ("affirm", "deny"):
+            verdict = POSITIVE if intent == "affirm" else NEGATIVE
+        else:
+            dispatcher.utter_message(text=AFFIRM_REPLY if intent == "affirm" else DENY_REPLY)
+            return events
+        if verdict not in THANKS:
+            verdict = POSITIVE if verdict_from_text(str(verdict)) == POSITIVE else NEGATIVE
+        if not from_button or from_button[0] != verdict:
+            # A button's entity already filled the slot; anything else is recorded here.
+            events.append(SlotSet("feedback", verdict))
+        dispatcher.utter_message(text=THANKS[verdict])
+        return events
