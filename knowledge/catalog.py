@@ -81,8 +81,9 @@ class Catalog:
 
 
 def _alias_variants(name: str) -> set[str]:
-    folded = " ".join(fold(name).replace("/", " / ").split())
-    variants = {folded}
+    folded = " ".join(fold(name).split())
+    # "VNeID/VssID" is also typed "VNeID / VssID"; "quà 2/9" must still match as typed.
+    variants = {folded, " ".join(folded.replace("/", " / ").split())}
     # "Đề án 06 (phát triển ...)" -> also "đề án 06"
     head = re.sub(r"\s*\(.*$", "", folded).strip()
     if head:

@@ -1,4 +1,16 @@
-"""Retrieval: dense (FAISS) + lexical (BM25) + catalog alias signals, fused into one score.
+"""Retrieval: which services and passages answer a citizen's question.
+
+Four signals, fused by weighted reciprocal rank fusion (RRF) at the level of services:
+- service names: BM25 over one "card" per service (catalog name and aliases, document
+  titles and front-matter aliases) -- the strongest signal for short questions;
+- passages: BM25 over every passage (title, heading, text, aliases), folded and segmented;
+- dense: FAISS cosine similarity of the question and passage embeddings;
+- named services: a catalog or document alias found in the question ("lltp", "cccd",
+  "nhập khẩu") puts that service first.
+Passages are then ordered by their service's rank and, within a service, by their own
+lexical + dense score. Every hit also carries the evidence the answer/decline decision
+needs (`knowledge/decision.py`): how much of the question the service's documents cover,
+whether the service was named, the raw lexical and dense similarity.
 
 `Searcher` works on one immutable IndexVersion. `KnowledgeBase` owns the current
 Searcher and swaps in a new one when a new index version is published, so requests
@@ -8,16 +20,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from knowledge.bm25 import BM25
-from knowledge.catalog import Catalog
+from knowledge.bm25 import BM25, Analyzer
+from knowledge.catalog import Catalog, ServiceMention
 from knowledge.documents_model import Passage
 from knowledge.embedding import Embedder
 from knowledge.index_store import IndexStore, IndexUnavailable, IndexVersion
+from knowledge.scope import ScopeLexicon, default_scope_lexicon
+from knowledge.segmentation import learn_segmenter
+from knowledge.textnorm import fold
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +41,15 @@ log = logging.getLogger(__name__)
 @dataclass
 class Hit:
     passage: Passage
-    score: float
-    dense: float
-    lexical: float
-    alias: float
+    score: float  # fused relevance in [0, 1], best first
+    dense: float = 0.0  # cosine similarity of question and passage
+    lexical: float = 0.0  # passage BM25, saturated into [0, 1)
+    alias: float = 0.0  # 1.0 when the question names this passage's service
+    coverage: float = 0.0  # share of the question's content words found in the service's documents
+    service_rank: int = 0  # 1-based rank of this passage's service
+    missing: list[str] = field(default_factory=list)  # content words the service does not cover
+    out_of_scope: float = 0.0  # weight of the strongest out-of-scope cue in the question (scope.py)
+    out_of_scope_topic: str = ""  # its label, e.g. "dịch vụ ngân hàng"
 
     def source(self) -> dict:
         p = self.passage
@@ -38,56 +59,227 @@ class Hit:
 
 @dataclass(frozen=True)
 class FusionWeights:
-    dense: float = 0.45
-    lexical: float = 0.35
-    alias: float = 0.20
-    lexical_saturation: float = 8.0  # BM25 score at which the lexical signal reaches 0.5
+    card: float = 1.0  # BM25 over service cards
+    passage: float = 1.0  # BM25 over passages
+    dense: float = 0.5  # dense cosine
+    named: float = 1.5  # service named by an alias
+    rrf_k: float = 5.0  # small: the top few ranks matter most
+    lexical_saturation: float = 8.0  # passage BM25 at which `lexical` reaches 0.5
+    passage_dense: float = 0.5  # within a service: weight of dense vs. lexical
+    dense_candidates: int = 100
 
 
 class Searcher:
     def __init__(self, version: IndexVersion, embedder: Embedder, catalog: Catalog,
-                 weights: FusionWeights = FusionWeights()):
+                 weights: FusionWeights = FusionWeights(), scope: ScopeLexicon | None = None):
         self.version = version
         self.embedder = embedder
         self.catalog = catalog
         self.weights = weights
         self.passages = version.passages
-        self.bm25 = BM25([_lexical_text(p) for p in self.passages])
+        self.services = sorted({p.service for p in self.passages})
+        self.service_index = {s: i for i, s in enumerate(self.services)}
+        self.passage_service = np.array([self.service_index[p.service] for p in self.passages],
+                                        dtype=np.int64)
+        cards = self._service_cards()
+        self.analyzer = Analyzer(learn_segmenter(
+            [_passage_text(p) for p in self.passages],
+            extra_words=[name for names in cards.values() for name in names]))
+        self.bm25 = BM25([self.analyzer.terms(_passage_text(p)) for p in self.passages])
+        self.card_bm25 = BM25([self.analyzer.terms(" . ".join(cards[s])) for s in self.services])
+        # What each service's documents talk about, for the coverage of a question.
+        self.service_words: list[set[str]] = [set() for _ in self.services]
+        for p in self.passages:
+            self.service_words[self.service_index[p.service]].update(
+                self.analyzer.content_words(_passage_text(p)))
+        for s in self.services:
+            for name in cards[s]:
+                self.service_words[self.service_index[s]].update(self.analyzer.content_words(name))
+        df: dict[str, int] = defaultdict(int)
+        for vocabulary in self.service_words:
+            for word in vocabulary:
+                df[word] += 1
+        self.word_df = dict(df)
+        self.aliases = _AliasIndex(self.catalog, self.passages)
+        self.scope = (scope or default_scope_lexicon()).weakened(
+            [_passage_text(p) for p in self.passages])
+
+    def _service_cards(self) -> dict[str, list[str]]:
+        cards: dict[str, list[str]] = {s: [] for s in self.services}
+        for s in self.services:
+            if s in self.catalog:
+                cards[s].extend(self.catalog.by_id[s].all_names())
+        seen: set[tuple[str, str]] = set()
+        for p in self.passages:
+            for name in [p.title, *p.aliases]:
+                if (p.service, name) not in seen:
+                    seen.add((p.service, name))
+                    cards[p.service].append(name)
+        return cards
+
+    # ------------------------------------------------------------ search
+    def named_services(self, query: str) -> list[str]:
+        """Services the question names by a catalog or document alias, longest mention first."""
+        return [s for s in self.aliases.services(query) if s in self.service_index]
 
     def search(self, query: str, k: int = 5, services: list[str] | None = None,
-               candidates: int = 50) -> list[Hit]:
+               candidates: int | None = None) -> list[Hit]:
         if not self.passages or not query.strip():
             return []
-        n = len(self.passages)
         w = self.weights
+        n, m = len(self.passages), len(self.services)
+        terms = self.analyzer.terms(query)
+
+        lexical = np.zeros(n, dtype="float32")
+        for idx, score in self.bm25.scores(terms).items():
+            lexical[idx] = score
+        card = np.zeros(m, dtype="float32")
+        for idx, score in self.card_bm25.scores(terms).items():
+            card[idx] = score
+        dense = self._dense(query, candidates or w.dense_candidates)
+        named = self.named_services(query)
+        named_flags = np.zeros(m, dtype="float32")
+        for s in named:
+            named_flags[self.service_index[s]] = 1.0
+
+        # Service-level RRF: each signal ranks the services; ties share the better rank.
+        service_best_lex = _max_by_group(lexical, self.passage_service, m)
+        service_best_dense = _max_by_group(dense, self.passage_service, m)
+        fused = (w.card * _rrf(card, w.rrf_k) + w.passage * _rrf(service_best_lex, w.rrf_k)
+                 + w.dense * _rrf(service_best_dense, w.rrf_k, positive_only=False))
+        if named:
+            for rank, s in enumerate(named, 1):
+                fused[self.service_index[s]] += w.named / (w.rrf_k + rank)
+        best_possible = (w.card + w.passage + w.dense + (w.named if named else 0.0)) / (w.rrf_k + 1)
+        service_score = fused / best_possible
+        service_order = [int(i) for i in np.argsort(-service_score, kind="stable")]
+        service_rank = {idx: r for r, idx in enumerate(service_order, 1)}
+
+        saturated = lexical / (lexical + w.lexical_saturation)
+        within = (1 - w.passage_dense) * saturated + w.passage_dense * np.clip(dense, 0, 1)
+        query_words = self.analyzer.content_words(query)
+        cue_weight, cue = self.scope.strength(query)
+        allowed = set(services) if services else None
+        ordered: list[int] = []
+        for s_idx in service_order:
+            if allowed is not None and self.services[s_idx] not in allowed:
+                continue
+            members = np.flatnonzero(self.passage_service == s_idx)
+            ordered.extend(int(i) for i in members[np.argsort(-within[members], kind="stable")])
+            if len(ordered) >= 4 * k:
+                break
+        # The three best passages of the top service (the answer and its neighbour sections),
+        # then the best passage of the next two services (diverse sources), then the rest.
+        top_service = self.passage_service[ordered[0]] if ordered else -1
+        head = [i for i in ordered if self.passage_service[i] == top_service][:3]
+        seconds: list[int] = []
+        for idx in ordered:
+            service = self.passage_service[idx]
+            if service != top_service and all(self.passage_service[j] != service for j in seconds):
+                seconds.append(idx)
+            if len(seconds) == 2:
+                break
+        picked = head + seconds
+        picked += [i for i in ordered if i not in picked]
+        picked = picked[:k]
+        coverage_cache: dict[int, tuple[float, list[str]]] = {}
+        hits = []
+        for idx in picked:
+            s_idx = int(self.passage_service[idx])
+            if s_idx not in coverage_cache:
+                coverage_cache[s_idx] = self._coverage(query_words, s_idx)
+            cov, missing = coverage_cache[s_idx]
+            score = float(service_score[s_idx]) * (0.75 + 0.25 * float(within[idx]))
+            hits.append(Hit(self.passages[idx], round(min(score, 1.0), 6), float(dense[idx]),
+                            float(saturated[idx]), float(named_flags[s_idx]), cov,
+                            service_rank[s_idx], missing, cue_weight, cue.label if cue else ""))
+        return hits
+
+    def _dense(self, query: str, candidates: int) -> np.ndarray:
+        n = len(self.passages)
         dense = np.zeros(n, dtype="float32")
         qv = self.embedder.embed_query(query)
         sims, ids = self.version.index.search(qv.reshape(1, -1), min(candidates, n))
         for sim, idx in zip(sims[0], ids[0]):
             if idx >= 0:
                 dense[idx] = sim
-        lexical = np.zeros(n, dtype="float32")
-        for idx, score in self.bm25.scores(query).items():
-            lexical[idx] = score / (score + w.lexical_saturation)
-        mentioned = {m.service_id for m in self.catalog.mentions(query)}
-        alias = np.array([1.0 if p.service in mentioned else 0.0 for p in self.passages],
-                         dtype="float32")
-        fused = w.dense * dense + w.lexical * lexical + w.alias * alias
-        order = np.argsort(-fused)
-        hits = []
-        for idx in order:
-            passage = self.passages[idx]
-            if services and passage.service not in services:
-                continue
-            hits.append(Hit(passage, float(fused[idx]), float(dense[idx]), float(lexical[idx]),
-                            float(alias[idx])))
-            if len(hits) >= k:
-                break
-        return hits
+        return dense
+
+    def _coverage(self, query_words: list[str], s_idx: int) -> tuple[float, list[str]]:
+        """IDF-weighted share of the question's content words that the service's documents use.
+
+        A word no service uses weighs the most: "casino", "xổ số", "cung hoàng đạo" are what
+        makes a question about something we do not cover."""
+        if not query_words:
+            return 0.0, []
+        vocabulary = self.service_words[s_idx]
+        total = covered = 0.0
+        missing = []
+        m = len(self.services)
+        for word in dict.fromkeys(query_words):
+            weight = np.log(1 + (m + 0.5) / (self.word_df.get(word, 0) + 0.5))
+            total += weight
+            if word in vocabulary:
+                covered += weight
+            else:
+                missing.append(word)
+        return (covered / total if total else 0.0), missing
 
 
-def _lexical_text(p: Passage) -> str:
-    return " ".join([p.title, p.section, p.text, " ".join(p.aliases)])
+def _passage_text(p: Passage) -> str:
+    return " . ".join([p.title, p.section, p.text, " . ".join(p.aliases)])
+
+
+def _max_by_group(values: np.ndarray, groups: np.ndarray, size: int) -> np.ndarray:
+    out = np.full(size, -np.inf, dtype="float32")
+    np.maximum.at(out, groups, values)
+    out[np.isinf(out)] = 0.0
+    return out
+
+
+def _rrf(scores: np.ndarray, k: float, positive_only: bool = True) -> np.ndarray:
+    """1/(k + rank) by descending score; services without any evidence get nothing."""
+    order = np.argsort(-scores, kind="stable")
+    ranks = np.empty(len(scores), dtype="float32")
+    ranks[order] = np.arange(1, len(scores) + 1)
+    out = 1.0 / (k + ranks)
+    if positive_only:
+        out[scores <= 0] = 0.0
+    return out.astype("float32")
+
+
+class _AliasIndex:
+    """Catalog aliases plus the aliases documents declare in their front matter."""
+
+    def __init__(self, catalog: Catalog, passages: list[Passage]):
+        self.catalog = catalog
+        extra: dict[str, set[str]] = defaultdict(set)
+        for p in passages:
+            for alias in p.aliases:
+                folded = " ".join(fold(alias).split())
+                if len(folded) >= 3:
+                    extra[folded].add(p.service)
+        self.extra = extra
+        import re
+
+        ordered = sorted(extra, key=len, reverse=True)
+        self._re = re.compile(r"(?<!\w)(" + "|".join(re.escape(a) for a in ordered) + r")(?!\w)") \
+            if ordered else None
+
+    def mentions(self, text: str) -> list[ServiceMention]:
+        found = list(self.catalog.mentions(text))
+        if self._re is not None:
+            folded = fold(text)
+            for match in self._re.finditer(folded):
+                for service in sorted(self.extra[match.group(1)]):
+                    found.append(ServiceMention(service, match.group(1), match.start(), match.end()))
+        return found
+
+    def services(self, text: str) -> list[str]:
+        best: dict[str, int] = {}
+        for mention in self.mentions(text):
+            best[mention.service_id] = max(best.get(mention.service_id, 0), len(mention.alias))
+        return sorted(best, key=lambda s: -best[s])
 
 
 class KnowledgeBase:
@@ -141,6 +333,9 @@ class KnowledgeBase:
 
     def search(self, query: str, k: int = 5, services: list[str] | None = None) -> list[Hit]:
         return self.searcher.search(query, k=k, services=services)
+
+    def named_services(self, query: str) -> list[str]:
+        return self.searcher.named_services(query)
 
 
 def open_knowledge_base(index_dir: str | Path, embedder: Embedder, catalog: Catalog) -> KnowledgeBase:

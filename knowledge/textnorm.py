@@ -33,6 +33,17 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", stripped)
 
 
+def strip_diacritics(text: str) -> str:
+    """Remove tone marks and vowel hats but keep case: 'Lý lịch Đ' -> 'Ly lich D'.
+
+    How citizens type on a keyboard without Vietnamese input; used to test that search
+    does not depend on diacritics."""
+    text = nfc(text).replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed
+                                                if unicodedata.category(ch) != "Mn"))
+
+
 def words(text: str) -> list[str]:
     """Folded word tokens (Vietnamese syllables, numbers)."""
     return _WORD.findall(fold(text))
