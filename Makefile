@@ -43,10 +43,16 @@ serve-prod: train index
 validate: setup
 	$(BIN)/rasa data validate --domain bot/domain --data bot/data --config config.yml --fail-on-warnings
 
+# Debian packages the tests need: headless Chromium (+ driver) for the widget, an emoji font
+# for its screenshots, redis-server for the Redis conversation-store test. Installed as root.
+TEST_DEBS := chromium chromium-driver fonts-noto-color-emoji redis-server
 browser-deps:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
-	  { [ "$$(id -u)" = 0 ] && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
-	    || echo "warning: install Debian packages chromium and chromium-driver for browser tests"; }
+	@missing=; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	    || echo "warning: could not install$$missing (browser/Redis tests will fail)"; \
+	  else echo "warning: install Debian packages$$missing for the browser and Redis tests"; fi; \
+	fi
 
 test: setup browser-deps
 	$(BIN)/python -m pytest -q -rfE

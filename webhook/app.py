@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from trolyao import runtime
 from webhook.security import RateLimiter, apply_security_headers
+
+
+MAX_BODY_BYTES = 64 * 1024
 
 
 def create_app(assistant=None, settings=None, start: bool = True) -> Flask:
@@ -18,10 +22,14 @@ def create_app(assistant=None, settings=None, start: bool = True) -> Flask:
     app.config.update(
         TROLYAO=settings,
         # Bodies larger than this are refused before they are read (413, JSON error).
-        MAX_CONTENT_LENGTH=64 * 1024,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False
+    if settings.trusted_proxies > 0:
+        # Behind nginx & co. the socket peer is the proxy; the citizen's IP is in X-Forwarded-For.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     if assistant is None and start:
         from trolyao.assistant import Assistant
@@ -40,6 +48,13 @@ def create_app(assistant=None, settings=None, start: bool = True) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(widget_bp)
     app.after_request(apply_security_headers)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def body_too_large(exc: RequestEntityTooLarge):
+        response = jsonify(error={"code": "body_too_large",
+                                  "message": f"request body is larger than {MAX_BODY_BYTES // 1024} KiB"})
+        response.status_code = 413
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

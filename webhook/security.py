@@ -9,6 +9,9 @@ from functools import wraps
 
 from flask import current_app, jsonify, request
 
+# Paths a portal page may call from its own origin (CORS) and whose answers are private.
+API_PATHS = ("/api/", "/webhooks/")
+
 
 class RateLimiter:
     """Sliding-window limit per client key (IP). In-process: one window per worker."""
@@ -18,17 +21,25 @@ class RateLimiter:
         self.window = window_seconds
         self._hits: dict[str, deque] = defaultdict(deque)
         self._lock = threading.Lock()
+        self._last_sweep = time.monotonic()
 
     @classmethod
     def from_spec(cls, spec: str) -> "RateLimiter":
         """'60/60' = 60 requests per 60 seconds; '0' disables."""
-        if spec.strip() in ("0", "", "off"):
+        spec = spec.strip()
+        if spec in ("0", "", "off"):
             return cls(0, 1)
         count, _, seconds = spec.partition("/")
-        return cls(int(count), float(seconds or 60))
+        try:
+            limit, window = int(count), float(seconds or 60)
+        except ValueError:
+            raise SystemExit(f"TROLYAO_RATE_LIMIT must look like 60/60 (requests/seconds), got {spec!r}")
+        if limit < 0 or window <= 0:
+            raise SystemExit(f"TROLYAO_RATE_LIMIT must be positive, got {spec!r}")
+        return cls(limit, window)
 
     def check(self, key: str) -> float:
-        """0 if allowed, else the seconds until the next request is allowed."""
+        """0 if allowed (and counted), else the seconds until the next request is allowed."""
         if self.limit <= 0:
             return 0.0
         now = time.monotonic()
@@ -39,13 +50,20 @@ class RateLimiter:
             if len(hits) >= self.limit:
                 return max(0.01, hits[0] + self.window - now)
             hits.append(now)
-            if len(self._hits) > 50_000:  # forget idle clients
-                for k in [k for k, v in self._hits.items() if not v]:
-                    del self._hits[k]
+            self._sweep(now)
             return 0.0
+
+    def _sweep(self, now: float) -> None:
+        """Forget clients idle for a whole window, at most once per window (memory stays bounded)."""
+        if now - self._last_sweep < self.window:
+            return
+        self._last_sweep = now
+        for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
+            del self._hits[key]
 
 
 def client_key() -> str:
+    """The client's IP (behind TROLYAO_TRUSTED_PROXIES proxies, ProxyFix has already set it)."""
     return request.remote_addr or "unknown"
 
 
@@ -58,15 +76,24 @@ def json_error(status: int, code: str, message: str, **headers):
 
 
 def rate_limited(view):
+    """429 + Retry-After (whole seconds) once a client IP exceeds TROLYAO_RATE_LIMIT.
+    Counted before validation, so floods of bad requests are limited too."""
     @wraps(view)
     def wrapper(*args, **kwargs):
         wait = current_app.extensions["rate_limiter"].check(client_key())
         if wait:
+            seconds = int(wait) + 1
             return json_error(429, "too_many_requests",
-                              "Anh/chị gửi quá nhanh, vui lòng thử lại sau ít giây.",
-                              Retry_After=str(int(wait) + 1))
+                              f"Anh/chị gửi quá nhanh, vui lòng thử lại sau {seconds} giây.",
+                              Retry_After=str(seconds))
         return view(*args, **kwargs)
     return wrapper
+
+
+def bearer_token_matches(token: str) -> bool:
+    header = request.headers.get("Authorization", "")
+    given = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    return bool(given) and hmac.compare_digest(given.encode(), token.encode())
 
 
 def admin_required(view):
@@ -76,30 +103,47 @@ def admin_required(view):
         token = current_app.config["TROLYAO"].admin_token
         if not token:
             return json_error(404, "not_found", "admin endpoints are disabled (no TROLYAO_ADMIN_TOKEN)")
-        header = request.headers.get("Authorization", "")
-        given = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        if not given or not hmac.compare_digest(given.encode(), token.encode()):
+        if not bearer_token_matches(token):
             return json_error(401, "unauthorized", "missing or wrong bearer token",
                               WWW_Authenticate='Bearer realm="trolyao-admin"')
         return view(*args, **kwargs)
     return wrapper
 
 
+def page_csp(frame_ancestors: list[str]) -> str:
+    """Our HTML pages (the demo portal with the widget): only our own scripts, styles and API."""
+    ancestors = " ".join(frame_ancestors) or "'self'"
+    return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+            f"frame-ancestors {ancestors}")
+
+
+def apply_cors(response):
+    """Only the configured portal origins may call the API from their pages ('*' = any)."""
+    if not request.path.startswith(API_PATHS):
+        return
+    response.vary.add("Origin")
+    origin = request.headers.get("Origin")
+    allowed = current_app.config["TROLYAO"].cors_origins
+    if origin and (origin in allowed or "*" in allowed):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Max-Age"] = "600"
+
+
 def apply_security_headers(response):
     settings = current_app.config["TROLYAO"]
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    ancestors = " ".join(settings.frame_ancestors) or "'self'"
     if response.mimetype == "text/html":
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            f"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors {ancestors}")
-    origin = request.headers.get("Origin")
-    if origin and origin in settings.cors_origins and request.path.startswith(("/api/", "/webhooks/")):
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Vary"] = "Origin"
-        response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
-        response.headers["Access-Control-Max-Age"] = "600"
+        response.headers.setdefault("Content-Security-Policy", page_csp(settings.frame_ancestors))
+        legacy = {"'self'": "SAMEORIGIN", "'none'": "DENY"}.get(" ".join(settings.frame_ancestors))
+        if legacy:  # browsers without CSP frame-ancestors
+            response.headers.setdefault("X-Frame-Options", legacy)
+    elif response.mimetype == "application/json":
+        response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+    if request.path.startswith(API_PATHS):
+        response.headers.setdefault("Cache-Control", "no-store")  # conversations are private
+    apply_cors(response)
     return response

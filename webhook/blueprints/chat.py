@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from concurrent.futures import TimeoutError as FutureTimeout
 
@@ -11,6 +12,7 @@ from trolyao.assistant import AssistantNotReady
 from webhook.security import json_error, rate_limited
 
 bp = Blueprint("chat", __name__)
+log = logging.getLogger(__name__)
 
 SENDER_RE = re.compile(r"^[\w.:@\-]{1,128}$")
 
@@ -27,7 +29,7 @@ def parse_chat_request(max_chars: int) -> tuple[str, str]:
     if not raw:
         raise BadRequest("empty_body", "request body is empty; send JSON {\"sender\", \"message\"}")
     try:
-        body_text = raw.decode("utf-8")
+        body_text = raw.decode("utf-8-sig")  # a leading BOM is harmless
     except UnicodeDecodeError:
         raise BadRequest("invalid_utf8", "request body is not valid UTF-8")
     try:
@@ -52,6 +54,9 @@ def parse_chat_request(max_chars: int) -> tuple[str, str]:
         raise BadRequest("message_too_long", f"field 'message' is longer than {max_chars} characters")
     if "\x00" in message:
         raise BadRequest("invalid_message", "field 'message' contains a NUL character")
+    if any("\ud800" <= ch <= "\udfff" for ch in message):
+        # JSON escapes like "\ud800" decode to lone surrogates that are not text.
+        raise BadRequest("invalid_message", "field 'message' contains invalid Unicode (lone surrogate)")
     return sender, message
 
 
@@ -61,7 +66,12 @@ def _answer(render):
         sender, message = parse_chat_request(settings.max_message_chars)
     except BadRequest as exc:
         return json_error(400, exc.code, exc.message)
+    # Debug logs show what citizens ask; the log record factory redacts personal numbers.
+    log.debug("message from %s: %s", sender, message)
     assistant = current_app.extensions["assistant"]
+    if assistant is None:
+        return json_error(503, "not_ready", "Trợ lý đang khởi động, anh/chị vui lòng thử lại sau giây lát.",
+                          Retry_After="5")
     try:
         reply = assistant.chat(sender, message)
     except AssistantNotReady:

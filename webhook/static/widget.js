@@ -1,124 +1,294 @@
-/* Trợ lý ảo dịch vụ công — embeddable chat widget (no build step, no dependencies).
- * Embed: <script src="https://HOST/widget.js" defer></script>
- * Optional attributes: data-api="https://HOST" data-title="..."
+/* Trợ lý ảo dịch vụ công: embeddable chat widget. No build step, no dependencies.
+ * Embed:  <script src="https://HOST/widget.js" defer></script>
+ * Options (attributes of that tag): data-api="https://HOST" (API base, default: where the script
+ * comes from), data-title="…", data-greeting="…", data-open="true", data-position="left".
+ * Safety: everything from the server is inserted as text nodes; links are built from a small
+ * Markdown subset and only for http(s) URLs. Never innerHTML.
  */
 (function () {
   "use strict";
-  var script = document.currentScript;
-  var apiBase = (script && script.getAttribute("data-api")) ||
-    (script ? new URL(script.src, location.href).origin : "");
-  var title = (script && script.getAttribute("data-title")) || "Trợ lý ảo dịch vụ công";
-  var SENDER_KEY = "trolyao.sender";
+  if (window.__trolyaoWidget) return;
+  window.__trolyaoWidget = true;
 
-  function senderId() {
-    var id = null;
-    try { id = localStorage.getItem(SENDER_KEY); } catch (e) { /* private mode */ }
-    if (!id) {
-      id = "web-" + Math.random().toString(36).slice(2) + Date.now().toString(36);
-      try { localStorage.setItem(SENDER_KEY, id); } catch (e) { /* ignore */ }
-    }
-    return id;
+  var script = document.currentScript || document.querySelector('script[src*="widget.js"]');
+  var attr = function (name, fallback) { return (script && script.getAttribute("data-" + name)) || fallback; };
+  var assetUrl = function (file) { return new URL(file, script ? script.src : location.href).href; };
+  var apiBase = attr("api", script ? new URL(script.src, location.href).origin : "").replace(/\/$/, "");
+  var title = attr("title", "Trợ lý ảo dịch vụ công");
+  var greeting = attr("greeting", "Xin chào! Tôi là trợ lý ảo dịch vụ công. Anh/chị cần hỏi về thủ tục nào?");
+  var SUGGESTIONS = ["Làm lý lịch tư pháp trên VNeID thế nào?", "Đăng ký tạm trú online cần giấy tờ gì?",
+                     "Định danh điện tử mức 2 là gì?"];
+  var MAX_CHARS = 1000, KEEP_ENTRIES = 80, TIMEOUT_MS = 35000;
+  var KEY = "trolyao.sender", OPEN_KEY = "trolyao.open";
+
+  // ---- storage (private browsing may refuse it: then the widget simply forgets) ----
+  function load(store, key) { try { return window[store].getItem(key); } catch (e) { return null; } }
+  function keep(store, key, value) {
+    try { value === null ? window[store].removeItem(key) : window[store].setItem(key, value); } catch (e) { /* full or blocked */ }
+  }
+  function newSender() {
+    var bytes = new Uint8Array(12);
+    (window.crypto || {}).getRandomValues ? crypto.getRandomValues(bytes) : bytes.forEach(function (_, i) { bytes[i] = Math.random() * 256; });
+    return "web-" + Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+  }
+  var sender = load("localStorage", KEY) || newSender();
+  keep("localStorage", KEY, sender);
+  var transcriptKey = function () { return "trolyao.transcript." + sender; };
+  var entries = [];
+  try { entries = JSON.parse(load("localStorage", transcriptKey()) || "[]"); } catch (e) { entries = []; }
+  function save() {
+    entries = entries.slice(-KEEP_ENTRIES);
+    keep("localStorage", transcriptKey(), JSON.stringify(entries));
   }
 
+  // ---- DOM helpers ----
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    for (var k in attrs || {}) node.setAttribute(k, attrs[k]);
     if (text) node.textContent = text;
     return node;
   }
+  function safeHref(url) {
+    try { var u = new URL(url); return /^https?:$/.test(u.protocol) ? u.href : null; } catch (e) { return null; }
+  }
+  function link(href, label) {
+    var a = el("a", { href: href, target: "_blank", rel: "noopener noreferrer" }, label);
+    a.appendChild(el("span", { class: "tly-sr" }, " (mở trong thẻ mới)"));
+    return a;
+  }
 
-  // Safe rendering: text nodes only; [label](https://...) links and **bold** are recognised.
-  function renderRich(container, text) {
-    var pattern = /\[([^\]]+)\]\((https?:\/\/[^\s)]+)\)|\*\*([^*]+)\*\*/g;
-    text.split(/\n/).forEach(function (line, i) {
-      if (i) container.appendChild(document.createElement("br"));
-      var last = 0, m;
-      while ((m = pattern.exec(line))) {
-        container.appendChild(document.createTextNode(line.slice(last, m.index)));
-        if (m[1]) {
-          var a = el("a", { href: m[2], target: "_blank", rel: "noopener noreferrer" }, m[1]);
-          container.appendChild(a);
-        } else {
-          container.appendChild(el("strong", {}, m[3]));
+  // ---- Markdown subset: paragraphs, - / 1. lists, # headings, **bold**, *italic*, `code`, links ----
+  var INLINE = /\[([^\]\n]+)\]\(([^)\s]+)\)|\*\*([^*\n]+)\*\*|\*([^*\n]+)\*|`([^`\n]+)`|(https?:\/\/[^\s<>()]+[^\s<>().,;:!?"'])/g;
+  function inline(parent, text) {
+    var last = 0, m;
+    INLINE.lastIndex = 0;
+    while ((m = INLINE.exec(text))) {
+      parent.appendChild(document.createTextNode(text.slice(last, m.index)));
+      var href = safeHref(m[2] || m[6] || "");
+      if (m[1] || m[6]) parent.appendChild(href ? link(href, m[1] || m[6]) : document.createTextNode(m[1] || m[6]));
+      else if (m[3]) parent.appendChild(el("strong", {}, m[3]));
+      else if (m[4]) parent.appendChild(el("em", {}, m[4]));
+      else parent.appendChild(el("code", {}, m[5]));
+      last = INLINE.lastIndex;
+    }
+    parent.appendChild(document.createTextNode(text.slice(last)));
+  }
+  function markdown(parent, text) {
+    var list = null, para = null;
+    String(text).replace(/\r/g, "").split("\n").forEach(function (line) {
+      var item = /^\s*(?:([-*•])|(\d+)[.)])\s+(.*)$/.exec(line), head = /^#{1,6}\s+(.*)$/.exec(line);
+      if (!line.trim()) { list = para = null; return; }
+      if (item) {
+        var kind = item[1] ? "ul" : "ol";
+        if (!list || list.tagName.toLowerCase() !== kind) {
+          list = parent.appendChild(el(kind, item[2] && item[2] !== "1" ? { start: item[2] } : {}));
         }
-        last = pattern.lastIndex;
+        inline(list.appendChild(el("li")), item[3]);
+        para = null;
+        return;
       }
-      container.appendChild(document.createTextNode(line.slice(last)));
+      list = null;
+      if (head) { inline(parent.appendChild(el("p", { class: "tly-h" })), head[1]); para = null; return; }
+      if (para) para.appendChild(el("br")); else para = parent.appendChild(el("p"));
+      inline(para, line);
     });
   }
 
-  var root = el("div", { class: "tly-root" });
-  var toggle = el("button", { class: "tly-toggle", type: "button", "aria-expanded": "false",
-                              "aria-controls": "tly-panel" }, "Hỏi trợ lý ảo");
-  var panel = el("section", { id: "tly-panel", class: "tly-panel", role: "dialog",
-                              "aria-label": title, hidden: "" });
-  var header = el("header", { class: "tly-header" }, title);
-  var log = el("div", { class: "tly-log", role: "log", "aria-live": "polite" });
+  // ---- the widget ----
+  var host = el("div", { id: "trolyao-widget", hidden: "" });
+  var shadow = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+  var css = el("link", { rel: "stylesheet", href: assetUrl("widget.css") });
+  css.onload = css.onerror = function () { host.removeAttribute("hidden"); };
+  var root = el("div", { class: "tly-root" + (attr("position") === "left" ? " tly-left" : "") });
+  var panel = el("section", { id: "tly-panel", class: "tly-panel", role: "dialog", "aria-labelledby": "tly-title", hidden: "" });
+  var header = el("header", { class: "tly-header" });
+  header.appendChild(el("h2", { id: "tly-title" }, title));
+  var restart = el("button", { type: "button", class: "tly-icon", title: "Cuộc trò chuyện mới", "aria-label": "Bắt đầu cuộc trò chuyện mới" }, "↺");
+  var close = el("button", { type: "button", class: "tly-icon", title: "Đóng", "aria-label": "Đóng cửa sổ trợ lý" }, "×");
+  header.appendChild(restart); header.appendChild(close);
+  var log = el("div", { class: "tly-log", role: "log", "aria-live": "polite", "aria-label": "Nội dung trò chuyện", tabindex: "0" });
   var form = el("form", { class: "tly-form" });
-  var input = el("input", { type: "text", name: "message", maxlength: "1000", autocomplete: "off",
-                            "aria-label": "Nhập câu hỏi", placeholder: "Nhập câu hỏi của anh/chị…" });
-  var send = el("button", { type: "submit" }, "Gửi");
+  var input = el("input", { id: "tly-input", type: "text", name: "message", maxlength: String(MAX_CHARS), autocomplete: "off",
+                            enterkeyhint: "send", placeholder: "Nhập câu hỏi của anh/chị…" });
+  var send = el("button", { type: "submit", class: "tly-send" }, "Gửi");
+  form.appendChild(el("label", { for: "tly-input", class: "tly-sr" }, "Câu hỏi của anh/chị"));
   form.appendChild(input); form.appendChild(send);
-  panel.appendChild(header); panel.appendChild(log); panel.appendChild(form);
+  var note = el("p", { class: "tly-note" }, "Xin đừng nhập số CCCD, số điện thoại hay thông tin cá nhân.");
+  var toggle = el("button", { type: "button", class: "tly-toggle", "aria-expanded": "false", "aria-controls": "tly-panel" }, "Hỏi trợ lý ảo");
+  [header, log, form, note].forEach(function (n) { panel.appendChild(n); });
   root.appendChild(panel); root.appendChild(toggle);
+  shadow.appendChild(css); shadow.appendChild(root);
 
-  function addMessage(who, text, extra) {
-    var item = el("div", { class: "tly-msg tly-" + who });
-    renderRich(item, text);
-    if (extra && extra.sources && extra.sources.length) {
-      var list = el("ul", { class: "tly-sources", "aria-label": "Nguồn" });
-      extra.sources.slice(0, 3).forEach(function (s) {
-        var li = el("li");
-        if (/^https?:\/\//.test(s.url || "")) {
-          li.appendChild(el("a", { href: s.url, target: "_blank", rel: "noopener noreferrer" }, s.title));
-        } else { li.textContent = s.title; }
-        list.appendChild(li);
+  var busy = false;
+
+  function buttonRow(entry) {
+    var row = el("div", { class: "tly-buttons" });
+    var feedback = entry.b.some(isVote);
+    if (feedback) { row.className += " tly-feedback"; row.setAttribute("role", "group"); row.setAttribute("aria-label", "Đánh giá câu trả lời"); }
+    entry.b.forEach(function (b) {
+      var btn = el("button", { type: "button", class: feedback ? "tly-vote" : "tly-quick" }, b.title || b.payload);
+      if (feedback) {
+        btn.setAttribute("aria-pressed", String(entry.f === b.payload));
+        if (entry.f) btn.disabled = true;
+      }
+      btn.addEventListener("click", function () {
+        if (busy) return;
+        if (feedback) {
+          entry.f = b.payload; save();
+          Array.prototype.forEach.call(row.children, function (other) {
+            other.disabled = true; other.setAttribute("aria-pressed", String(other === btn));
+          });
+          deliver(b.payload);
+        } else {
+          ask(b.payload, b.title);
+        }
       });
-      item.appendChild(list);
+      row.appendChild(btn);
+    });
+    return row;
+  }
+
+  function render(entry) {
+    var item = el("div", { class: "tly-msg tly-" + (entry.w === "u" ? "user" : "bot") });
+    item.appendChild(el("span", { class: "tly-sr" }, entry.w === "u" ? "Anh/chị: " : "Trợ lý: "));
+    if (entry.w === "u") item.appendChild(el("p", {}, entry.t)); else markdown(item, entry.t || "");
+    if (entry.s && entry.s.length) {
+      var box = el("div", { class: "tly-sources" });
+      box.appendChild(el("span", { class: "tly-sources-label" }, "Nguồn:"));
+      var list = box.appendChild(el("ul"));
+      entry.s.forEach(function (s) {
+        var href = safeHref(s.url || ""), li = list.appendChild(el("li"));
+        li.appendChild(href ? link(href, s.title || href) : document.createTextNode(s.title || ""));
+      });
+      item.appendChild(box);
     }
-    if (extra && extra.buttons && extra.buttons.length) {
-      var row = el("div", { class: "tly-buttons" });
-      extra.buttons.forEach(function (b) {
-        var btn = el("button", { type: "button", class: "tly-quick" }, b.title);
-        btn.addEventListener("click", function () { ask(b.payload, b.title); });
-        row.appendChild(btn);
-      });
-      item.appendChild(row);
+    if (entry.b && entry.b.length) item.appendChild(buttonRow(entry));
+    log.appendChild(item);
+    return item;
+  }
+
+  function greet() {
+    var hello = { w: "b", t: greeting, b: SUGGESTIONS.map(function (q) { return { title: q, payload: q }; }) };
+    render(hello);
+  }
+
+  function scrollTo(node) { log.scrollTop = Math.max(0, node.offsetTop - log.offsetTop - 8); }
+
+  // The answer's "Nguồn: [title](url)" line becomes the source list under it (links the
+  // answer actually cites); otherwise the API's sources, best first.
+  function splitSources(text, sources) {
+    var match = /\n*\s*Nguồn:\s*([^\n]*)\s*$/.exec(text || ""), cited = [], m;
+    if (!match || !sources.length) return { t: text, s: [] };
+    var links = /\[([^\]]+)\]\(([^)\s]+)\)/g;
+    while ((m = links.exec(match[1]))) cited.push({ title: m[1], url: m[2] });
+    return { t: text.slice(0, match.index), s: cited.length ? cited : sources.slice(0, 3) };
+  }
+
+  function isVote(b) { return /^\/give_feedback\b/.test(b.payload || ""); }
+
+  function addReply(data) {
+    var sources = (data.sources || []).filter(function (s) { return s && s.title; });
+    var fresh = (data.messages || []).map(function (m) {
+      return { w: "b", t: m.text || "", b: (m.buttons || []).filter(function (b) { return b && b.payload; }) };
+    });
+    fresh.forEach(function (entry) {
+      var parts = splitSources(entry.t, sources);
+      if (parts.s.length) { entry.t = parts.t; entry.s = parts.s; sources = []; }
+    });
+    // Sources but no "Nguồn:" line: under the last message that is not the feedback question.
+    var target = fresh.filter(function (e) { return !e.b.some(isVote); }).pop();
+    if (sources.length && target) target.s = sources.slice(0, 3);
+    var nodes = fresh.map(function (entry) { entries.push(entry); return render(entry); });
+    save();
+    if (nodes.length) scrollTo(nodes[0]);
+  }
+
+  function problem(status, body) {
+    var server = body && body.error && body.error.message;
+    if (!status) return "Không kết nối được máy chủ. Anh/chị kiểm tra kết nối mạng rồi bấm “Thử lại”.";
+    if (status === 429 || status >= 500) return server || "Hệ thống đang bận, anh/chị vui lòng thử lại sau giây lát.";
+    return "Xin lỗi, tin nhắn chưa gửi được. Anh/chị thử viết lại câu hỏi ngắn gọn hơn.";
+  }
+
+  function showError(message, retryable, payload) {
+    var item = el("div", { class: "tly-msg tly-bot tly-error" });
+    item.appendChild(el("p", {}, message));
+    if (retryable) {
+      var retry = el("button", { type: "button", class: "tly-retry" }, "Thử lại");
+      retry.addEventListener("click", function () { log.removeChild(item); deliver(payload); });
+      item.appendChild(retry);
     }
     log.appendChild(item);
-    log.scrollTop = log.scrollHeight;
+    scrollTo(item);
+    if (retryable) retry.focus();
   }
 
-  function ask(message, shown) {
-    addMessage("user", shown || message);
+  function setBusy(on) {
+    busy = on;
+    send.disabled = on;
+    log.setAttribute("aria-busy", String(on));
+  }
+
+  function deliver(payload) {
+    setBusy(true);
+    var typing = el("div", { class: "tly-msg tly-bot tly-typing" });
+    typing.appendChild(el("span", { class: "tly-sr" }, "Trợ lý đang soạn câu trả lời…"));
+    for (var i = 0; i < 3; i++) typing.appendChild(el("span", { class: "tly-dot", "aria-hidden": "true" }));
+    log.appendChild(typing);
+    log.scrollTop = log.scrollHeight;
+    var controller = window.AbortController ? new AbortController() : null;
+    var timer = setTimeout(function () { if (controller) controller.abort(); }, TIMEOUT_MS);
+    var status = 0;
     fetch(apiBase + "/api/chat", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender: senderId(), message: message })
-    }).then(function (r) { return r.json(); }).then(function (data) {
-      if (data.error) { addMessage("bot", data.error.message || "Có lỗi, vui lòng thử lại."); return; }
-      (data.messages || []).forEach(function (m, i, all) {
-        addMessage("bot", m.text || "", { buttons: m.buttons,
-          sources: i === all.length - 1 ? data.sources : [] });
-      });
-    }).catch(function () {
-      addMessage("bot", "Không kết nối được máy chủ. Anh/chị vui lòng kiểm tra mạng và thử lại.");
-    });
+      method: "POST", headers: { "Content-Type": "application/json" }, credentials: "omit",
+      body: JSON.stringify({ sender: sender, message: payload }), signal: controller && controller.signal
+    }).then(function (response) {
+      status = response.status;
+      return response.json().catch(function () { return {}; });
+    }).then(function (body) {
+      if (status !== 200 || !body.messages) throw body;
+      typing.remove(); setBusy(false);
+      addReply(body);
+    }).catch(function (body) {
+      clearTimeout(timer);
+      typing.remove(); setBusy(false);
+      showError(problem(status, body), !status || status === 429 || status >= 500, payload);
+    }).then(function () { clearTimeout(timer); });
+  }
+
+  function ask(payload, shown) {
+    if (busy) return;
+    var entry = { w: "u", t: shown || payload };
+    entries.push(entry); save();
+    scrollTo(render(entry));
+    deliver(payload);
   }
 
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var text = input.value.trim();
-    if (!text) return;
+    if (!text || busy) return;
     input.value = "";
     ask(text);
   });
-  toggle.addEventListener("click", function () {
-    var open = panel.hasAttribute("hidden");
-    if (open) { panel.removeAttribute("hidden"); input.focus(); } else { panel.setAttribute("hidden", ""); }
+
+  function setOpen(open, restoreFocus) {
+    if (open) panel.removeAttribute("hidden"); else panel.setAttribute("hidden", "");
+    root.classList.toggle("tly-open", open);
     toggle.setAttribute("aria-expanded", String(open));
+    keep("sessionStorage", OPEN_KEY, open ? "1" : null);
+    if (open) { log.scrollTop = log.scrollHeight; input.focus(); } else if (restoreFocus) toggle.focus();
+  }
+  toggle.addEventListener("click", function () { setOpen(panel.hasAttribute("hidden"), false); });
+  close.addEventListener("click", function () { setOpen(false, true); });
+  panel.addEventListener("keydown", function (e) { if (e.key === "Escape") setOpen(false, true); });
+  restart.addEventListener("click", function () {
+    keep("localStorage", transcriptKey(), null);
+    sender = newSender(); keep("localStorage", KEY, sender);
+    entries = []; log.textContent = ""; greet(); input.focus();
   });
 
-  var css = el("link", { rel: "stylesheet", href: apiBase + "/widget.css" });
-  document.head.appendChild(css);
-  document.body.appendChild(root);
+  if (entries.length) entries.forEach(render); else greet();
+  document.body.appendChild(host);
+  if (load("sessionStorage", OPEN_KEY) || attr("open") === "true") setOpen(true);
 })();
