@@ -291,11 +291,11 @@ def print_results(results: list[CaseResult], console) -> None:
         for index, tr in enumerate(result.turns):
             got = tr.got_service + (" · từ chối" if tr.reply.fallback else "")
             table.add_row(str(result.case.number) if index == 0 else "",
-                          result.case.name if index == 0 else f"↳ {tr.turn.ask}",
-                          tr.turn.expectations(), got,
+                          Text(result.case.name if index == 0 else f"↳ {tr.turn.ask}"),
+                          Text(tr.turn.expectations()), Text(got),
                           Text("PASS", style="green") if not tr.mismatches else Text("FAIL", style="bold red"))
         if result.error:
-            table.add_row(str(result.case.number), result.case.name, "", result.error,
+            table.add_row(str(result.case.number), Text(result.case.name), "", Text(result.error),
                           Text("ERROR", style="bold red"))
     console.print(table)
     failed = [r for r in results if not r.passed]
@@ -325,7 +325,7 @@ def cmd_test_answers(args) -> int:
     try:
         for path, cases in files:
             if len(files) > 1:
-                console.print(f"\n{path}", style="bold")
+                console.print(f"\n{path}", style="bold", markup=False)
             results = run_cases(assistant, cases)
             print_results(results, console)
             failed += sum(1 for r in results if not r.passed)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import logging
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import IO, Iterable
@@ -26,7 +28,8 @@ SATISFACTION_TARGET = 0.90  # Kế hoạch 400/KH-UBND: at least 90% of people s
 SYNTHETIC_SENDER_PREFIXES = ("test-answers-", "ask-")
 # User messages that are not questions: feedback buttons, restarts, session starts.
 INTERNAL_INTENTS = {"give_feedback", "restart", "session_start"}
-SMALL_TALK_INTENTS = {"greet", "goodbye", "thanks", "bot_challenge"}
+# Replies to "was this helpful?" (affirm/deny) are feedback, not questions.
+SMALL_TALK_INTENTS = {"greet", "goodbye", "thanks", "bot_challenge", "chitchat", "affirm", "deny"}
 KIND_LABELS = {"fallback": "không trả lời được", "negative": "phản hồi không hài lòng",
                "flagged": "cán bộ đánh dấu"}
 UNKNOWN_SERVICE = "(chưa rõ)"
@@ -106,16 +109,47 @@ def exchanges_from_events(sender: str, events: Iterable[dict]) -> list[Exchange]
 
 
 # ---------------------------------------------------------------- reading the stores
+class _DropUnknownSlotErrors(logging.Filter):
+    """Old conversations may set slots the current domain no longer has; replaying them to
+    read the events is harmless, so Rasa's error about it is noise here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "non existent slot" not in record.getMessage()
+
+
+@contextmanager
+def _quiet_replay():
+    logger, quiet = logging.getLogger("rasa.shared.core.trackers"), _DropUnknownSlotErrors()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
 async def read_exchanges(tracker_store, include_synthetic: bool = False) -> list[Exchange]:
     """Every conversation in a Rasa tracker store, all sessions. Runs on the store's loop."""
     exchanges: list[Exchange] = []
-    for sender in await tracker_store.keys():
-        if not include_synthetic and sender.startswith(SYNTHETIC_SENDER_PREFIXES):
-            continue
-        tracker = await tracker_store.retrieve_full_tracker(sender)
-        if tracker is not None:
-            exchanges.extend(exchanges_from_events(sender, (e.as_dict() for e in tracker.events)))
+    with _quiet_replay():
+        for sender in await tracker_store.keys():
+            if not include_synthetic and sender.startswith(SYNTHETIC_SENDER_PREFIXES):
+                continue
+            tracker = await tracker_store.retrieve_full_tracker(sender)
+            if tracker is not None:
+                exchanges.extend(exchanges_from_events(sender, (e.as_dict() for e in tracker.events)))
     return exchanges
+
+
+def _release(store) -> None:
+    """Close the connections of a store we opened (Rasa wraps the real store in others)."""
+    while hasattr(store, "_tracker_store"):
+        store = store._tracker_store
+    engine = getattr(store, "engine", None)
+    if engine is not None:
+        engine.dispose()
+    client = getattr(store, "red", None)
+    if client is not None:
+        client.close()
 
 
 def read_exchanges_from_settings(settings, include_synthetic: bool = False) -> list[Exchange]:
@@ -129,15 +163,23 @@ def read_exchanges_from_settings(settings, include_synthetic: bool = False) -> l
         return []
 
     async def _read():
-        store = TrackerStore.create(endpoint)
+        store = TrackerStore.create(endpoint, domain=_domain(settings))
         try:
             return await read_exchanges(store, include_synthetic)
         finally:
-            engine = getattr(store, "engine", None)
-            if engine is not None:
-                engine.dispose()
+            _release(store)
 
     return asyncio.run(_read())
+
+
+def _domain(settings):
+    """The bot's domain, so replayed trackers know its slots (an empty one works too)."""
+    from rasa.shared.core.domain import Domain
+
+    try:
+        return Domain.load(str(settings.bot_dir / "domain"))
+    except Exception:  # a domain being edited must not stop the report
+        return Domain.empty()
 
 
 def read_exchanges_from_assistant(assistant, include_synthetic: bool = False,
@@ -151,10 +193,11 @@ def read_exchanges_from_assistant(assistant, include_synthetic: bool = False,
 # ---------------------------------------------------------------- the to-do list
 @dataclass
 class TodoItem:
-    service: str | None
+    """One question (however it was typed) and every time it went wrong."""
     key: str
     question: str  # the latest wording
     kinds: Counter = field(default_factory=Counter)
+    services: Counter = field(default_factory=Counter)
     last_seen: datetime | None = None
     notes: list[str] = field(default_factory=list)
     flag_ids: list[int] = field(default_factory=list)
@@ -164,8 +207,15 @@ class TodoItem:
     def count(self) -> int:
         return sum(self.kinds.values())
 
-    def add(self, kind: str, when: datetime, question: str, answer: str) -> None:
+    @property
+    def service(self) -> str | None:
+        """The service most occurrences point to (None: nobody could tell)."""
+        return self.services.most_common(1)[0][0] if self.services else None
+
+    def add(self, kind: str, when: datetime, question: str, answer: str, service: str | None) -> None:
         self.kinds[kind] += 1
+        if service:
+            self.services[service] += 1
         if self.last_seen is None or when >= self.last_seen:
             self.last_seen, self.question, self.last_answer = when, question, answer
 
@@ -183,11 +233,11 @@ class TodoGroup:
 def todo_list(exchanges: list[Exchange], flags: list[Flag],
               resolutions: dict[str, datetime] | None = None) -> list[TodoGroup]:
     resolutions = resolutions or {}
-    items: dict[tuple, TodoItem] = {}
+    items: dict[str, TodoItem] = {}
 
-    def item_for(service, question) -> TodoItem:
+    def item_for(question) -> TodoItem:
         key = question_key(question)
-        return items.setdefault((service, key), TodoItem(service=service, key=key, question=question))
+        return items.setdefault(key, TodoItem(key=key, question=question))
 
     def closed(question: str, when: datetime) -> bool:
         resolved = resolutions.get(question_key(question))
@@ -197,12 +247,12 @@ def todo_list(exchanges: list[Exchange], flags: list[Flag],
         if not x.is_question or not x.question or closed(x.question, x.time):
             continue
         for kind in (["fallback"] if x.fallback else []) + (["negative"] if x.feedback == "negative" else []):
-            item_for(x.likely_service, x.question).add(kind, x.time, x.question, x.answer)
+            item_for(x.question).add(kind, x.time, x.question, x.answer, x.likely_service)
     for flag in flags:
         if flag.status != "open" or closed(flag.question, flag.created):
             continue
-        item = item_for(flag.service, flag.question)
-        item.add("flagged", flag.created, flag.question, flag.answer)
+        item = item_for(flag.question)
+        item.add("flagged", flag.created, flag.question, flag.answer, flag.service)
         item.flag_ids.append(flag.id)
         if flag.note:
             item.notes.append(flag.note)
@@ -333,6 +383,7 @@ def kinds_text(item: TodoItem) -> str:
 def print_report(report: Report, console, catalog=None, limit: int | None = None) -> None:
     """The to-do list as a rich table, one section per service."""
     from rich.table import Table
+    from rich.text import Text
 
     summary = report.summary
     console.print(f"Cần bổ sung tài liệu: {sum(len(g.items) for g in report.groups)} câu hỏi "
@@ -357,9 +408,10 @@ def print_report(report: Report, console, catalog=None, limit: int | None = None
         for index, item in enumerate(group.items):
             if limit is not None and shown >= limit:
                 break
-            table.add_row(name if index == 0 else "", str(item.count), item.question, kinds_text(item),
-                          " | ".join(item.notes),
-                          item.last_seen.astimezone(HANOI_TZ).strftime("%d/%m %H:%M") if item.last_seen else "")
+            cells = (name if index == 0 else "", str(item.count), item.question, kinds_text(item),
+                     " | ".join(item.notes),
+                     item.last_seen.astimezone(HANOI_TZ).strftime("%d/%m %H:%M") if item.last_seen else "")
+            table.add_row(*(Text(c) for c in cells))  # Text: "[số điện thoại]" is not markup
             shown += 1
         table.add_section()
     console.print(table)

@@ -170,7 +170,8 @@ class RichView(PlainView):
             for column in ("#", "service", "score", "title"):
                 sources.add_column(column, justify="right" if column in ("#", "score") else "left")
             for number, s in enumerate(reply.sources, 1):
-                sources.add_row(str(number), s["service"], f"{s['score']:.3f}", f"{s['title']} ({s['doc_id']})")
+                sources.add_row(str(number), s["service"], f"{s['score']:.3f}",
+                                Text(f"{s['title']} ({s['doc_id']})"))
             grid.add_row("nguồn", sources)
         else:
             grid.add_row("nguồn", "(không có)")
@@ -183,13 +184,14 @@ class RichView(PlainView):
     def passages(self, reply) -> None:
         from rich.markdown import Markdown
         from rich.panel import Panel
+        from rich.text import Text
 
         if not reply.passages:
             self.info("(Câu trả lời vừa rồi không dùng đoạn trích nào.)")
         for number, p in enumerate(reply.passages, 1):
             title = (f"đoạn {number}: {p['doc_id']} › {p.get('section') or '(đầu tài liệu)'} "
                      f"· điểm {p.get('score', 0):.3f}")
-            self.console.print(Panel(Markdown(p["text"], hyperlinks=False), title=title,
+            self.console.print(Panel(Markdown(p["text"], hyperlinks=False), title=Text(title),
                                      title_align="left", border_style="blue"))
 
     def help(self) -> None:
