@@ -226,6 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("shell", help="chat in the terminal, with debug details")
     p.add_argument("--debug", action="store_true", help="start with /debug on")
     p.set_defaults(func=cmd_shell)
+
+    from trolyao.answer_tests import add_test_answers_parser
+    from trolyao.report import add_report_parser
+
+    add_test_answers_parser(sub)
+    add_report_parser(sub)
     return parser
 
 
