@@ -12,7 +12,8 @@ from knowledge.catalog import Catalog
 
 LLTP = "ly-lich-tu-phap"
 # The LLTP choices are read from messages about LLTP, or from short replies to the form's
-# questions ("phiếu số 1", "cho bố tôi"); "khai sinh cho con" says nothing about LLTP.
+# questions that name no service ("phiếu số 1", "cho bố tôi"); "khai sinh cho con" says
+# nothing about LLTP.
 SHORT_REPLY = 6
 
 
@@ -55,7 +56,7 @@ class EntityFinder:
             entities.append(_entity("aspect", name, text, start, end))
         for match in self.find_locations(text)[:1]:
             entities.append(_entity("location", match.value, text, match.start, match.end))
-        if LLTP in seen or len(syllables(text)) <= SHORT_REPLY:
+        if LLTP in seen or (not seen and len(syllables(text)) <= SHORT_REPLY):
             for name, matches in (("lltp_type", self.lltp_types.find(text, typos=False)),
                                   ("lltp_requester", self.find_requesters(text))):
                 # "phiếu số 1 và số 2 khác nhau gì?" chooses nothing
