@@ -47,9 +47,10 @@ def test_report_lists_a_flagged_exchange_and_a_fallback(assistant, settings):
     # pasted into the note by mistake.
     staff_out = io.StringIO()
     shell = ShellSession(assistant, PlainView(staff_out), ReviewStore.for_settings(settings))
-    flagged = unique("làm hộ chiếu cho con dưới 14 tuổi cần giấy tờ gì")
+    flagged = "làm hộ chiếu cho con dưới 14 tuổi cần giấy tờ gì"  # natural wording: NLU sees it as is
+    tag = uuid.uuid4().hex[:6]
     shell.handle(flagged)
-    shell.handle("/flag thiếu hướng dẫn cho trẻ em, công dân gọi 0912 345 678")
+    shell.handle(f"/flag thiếu hướng dẫn cho trẻ em ({tag}), công dân gọi 0912 345 678")
     assert "Đã ghi nhận đánh dấu" in staff_out.getvalue()
 
     result = run_cli("report", "--csv", "-")
@@ -60,9 +61,9 @@ def test_report_lists_a_flagged_exchange_and_a_fallback(assistant, settings):
     assert by_question[out_of_scope]["fallback"] == "1"
     assert flagged in by_question, f"flag missing from {list(by_question)}"
     flag_row = by_question[flagged]
-    assert flag_row["flagged"] == "1"
+    assert int(flag_row["flagged"]) >= 1
     assert flag_row["service"] == "ho-chieu"
-    assert "thiếu hướng dẫn cho trẻ em" in flag_row["notes"]
+    assert f"thiếu hướng dẫn cho trẻ em ({tag})" in flag_row["notes"]
     assert "0912" not in flag_row["notes"] and "[số điện thoại]" in flag_row["notes"]
 
     # The same list as a table for people, grouped by service.
@@ -76,7 +77,7 @@ def test_report_lists_a_flagged_exchange_and_a_fallback(assistant, settings):
 @pytest.mark.slow
 def test_negative_feedback_button_reaches_the_report(assistant, settings):
     sender = f"citizen-{uuid.uuid4().hex[:8]}"
-    question = unique("đăng ký tạm trú cho người thuê trọ thế nào")
+    question = "đăng ký tạm trú cho người thuê trọ thế nào"
     answered = assistant.chat(sender, question)
     assert not answered.fallback and answered.sources
     thanks = assistant.chat(sender, '/give_feedback{"feedback":"negative"}')
@@ -85,14 +86,14 @@ def test_negative_feedback_button_reaches_the_report(assistant, settings):
     from trolyao.report import read_exchanges_from_assistant
 
     exchanges = read_exchanges_from_assistant(assistant)
-    ours = [x for x in exchanges if x.question == question]
-    assert len(ours) == 1 and ours[0].feedback == "negative"
+    ours = [x for x in exchanges if x.sender == sender]
+    assert [x.question for x in ours] == [question] and ours[0].feedback == "negative"
     # The button click itself is not a question.
     assert not [x for x in exchanges if x.sender == sender and x.question.startswith("/give_feedback")]
 
     report = build_report(exchanges, ReviewStore.for_settings(settings))
     item = next(i for i in report.items if i.question == question)
-    assert item.kinds["negative"] == 1 and item.service == "tam-tru"
+    assert item.kinds["negative"] >= 1 and item.service == "tam-tru"
     assert report.summary.negative >= 1
 
 

@@ -49,8 +49,9 @@ def questions_per_day(summary: Summary) -> bytes:
     positions = range(len(summary.days))
     axes.bar(positions, summary.questions_per_day, color=BLUE, width=0.8)
     step = max(1, len(summary.days) // 8)
-    axes.set_xticks(list(positions)[::step])
-    axes.set_xticklabels([d.strftime("%d/%m") for d in summary.days][::step])
+    ticks = list(positions)[::-1][::step][::-1]  # counted back from today, so today is labelled
+    axes.set_xticks(ticks)
+    axes.set_xticklabels([summary.days[i].strftime("%d/%m") for i in ticks])
     axes.set_ylabel("câu hỏi", fontsize=9)
     axes.yaxis.get_major_locator().set_params(integer=True)
     axes.set_title(f"Câu hỏi mỗi ngày ({len(summary.days)} ngày qua)", fontsize=11, loc="left")
@@ -102,19 +103,19 @@ def satisfaction(summary: Summary) -> bytes:
 
 def top_services(summary: Summary, names) -> bytes:
     """`names`: service id -> short Vietnamese name."""
-    figure = _figure(6.4, 0.6 + 0.32 * max(3, len(summary.top_services)))
+    figure = _figure(4.4, 0.8 + 0.34 * max(3, len(summary.top_services)))
     if not summary.top_services:
         _no_data(figure, "Chưa có câu hỏi về dịch vụ nào")
         return _svg(figure)
     axes = figure.add_subplot()
     _plain_axes(axes)
     services = list(reversed(summary.top_services))
-    labels = [_shorten(names(sid), 42) for sid, _ in services]
+    labels = [_shorten(names(sid), 30) for sid, _ in services]
     counts = [n for _, n in services]
     bars = axes.barh(range(len(services)), counts, color=BLUE, height=0.65)
     axes.bar_label(bars, padding=3, fontsize=8)
     axes.set_yticks(range(len(services)))
-    axes.set_yticklabels(labels, fontsize=8)
+    axes.set_yticklabels(labels, fontsize=9)
     axes.xaxis.get_major_locator().set_params(integer=True)
     axes.set_title("Dịch vụ được hỏi nhiều nhất", fontsize=11, loc="left")
     return _svg(figure)
