@@ -37,13 +37,13 @@ ASPECT_CUES = {
              "mat may ngay", "lau khong", "bao gio co", "trong bao lau", "ngay lam viec"],
     "documents": ["giay to", "ho so gom", "can gi", "can nhung gi", "chuan bi", "mang theo",
                   "thanh phan ho so", "can mang", "ho so can", "can giay"],
-    "steps": ["cac buoc", "thu tuc", "lam the nao", "the nao", "nhu the nao", "cach lam",
+    "steps": ["cac buoc", "lam the nao", "the nao", "nhu the nao", "cach lam",
               "cach", "huong dan", "quy trinh", "lam sao", "trinh tu"],
     "channel": ["o dau", "noi nao", "nop o", "co quan nao", "lam online", "truc tuyen duoc",
                 "online duoc", "tren ung dung", "tren vneid", "qua mang", "cho nao"],
     "eligibility": ["ai duoc", "dieu kien", "doi tuong", "co duoc", "duoc khong",
                     "bao nhieu tuoi", "ai phai", "ai co the", "co phai"],
-    "help": ["hoi ai", "lien he", "tong dai", "hotline", "ho tro"],
+    "help": ["hoi ai", "lien he", "tong dai", "hotline", "ho tro", "hoi them", "hoi o dau"],
 }
 
 _CUES = sorted(((fold(c), a) for a, cues in ASPECT_CUES.items() for c in cues),
