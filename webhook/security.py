@@ -6,6 +6,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from functools import wraps
+from urllib.parse import urlparse
 
 from flask import current_app, jsonify, request
 
@@ -86,6 +87,28 @@ def rate_limited(view):
             return json_error(429, "too_many_requests",
                               f"Anh/chị gửi quá nhanh, vui lòng thử lại sau {seconds} giây.",
                               Retry_After=str(seconds))
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def origin_allowed() -> bool:
+    """Browsers name the page's origin: our own pages and TROLYAO_CORS_ORIGINS may chat.
+    No Origin header = not a web page (curl, a server, the Rasa REST channel's clients)."""
+    origin = request.headers.get("Origin")
+    if not origin:
+        return True
+    allowed = current_app.config["TROLYAO"].cors_origins
+    return "*" in allowed or origin in allowed or urlparse(origin).netloc == request.host
+
+
+def allowed_origin_only(view):
+    """403 for pages of other sites: CORS alone would only hide the answer from them, the
+    question would still be processed (a text/plain POST needs no preflight)."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not origin_allowed():
+            return json_error(403, "origin_not_allowed",
+                              "this origin is not allowed to call the API (see TROLYAO_CORS_ORIGINS)")
         return view(*args, **kwargs)
     return wrapper
 

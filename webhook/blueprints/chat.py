@@ -9,7 +9,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from flask import Blueprint, current_app, jsonify, request
 
 from trolyao.assistant import AssistantNotReady
-from webhook.security import json_error, rate_limited
+from webhook.security import allowed_origin_only, json_error, rate_limited
 
 bp = Blueprint("chat", __name__)
 log = logging.getLogger(__name__)
@@ -26,6 +26,9 @@ class BadRequest(Exception):
 def parse_chat_request(max_chars: int) -> tuple[str, str]:
     """Validate the body; every failure names the field and the rule it broke."""
     raw = request.get_data(cache=False)
+    if len(raw) == current_app.config["MAX_CONTENT_LENGTH"] and request.content_length is None:
+        # A streamed (chunked) body stops silently at the limit: anything more is too large.
+        request.stream.read(1)  # raises RequestEntityTooLarge (413) if more follows
     if not raw:
         raise BadRequest("empty_body", "request body is empty; send JSON {\"sender\", \"message\"}")
     try:
@@ -36,6 +39,8 @@ def parse_chat_request(max_chars: int) -> tuple[str, str]:
         body = json.loads(body_text)
     except json.JSONDecodeError as exc:
         raise BadRequest("invalid_json", f"request body is not valid JSON ({exc.msg})")
+    except RecursionError:  # "[[[[…" nested thousands deep fits in 64 KiB
+        raise BadRequest("invalid_json", "request body is nested too deeply")
     if not isinstance(body, dict):
         raise BadRequest("invalid_json", "request body must be a JSON object")
     sender, message = body.get("sender"), body.get("message")
@@ -82,14 +87,17 @@ def _answer(render):
     return jsonify(render(reply))
 
 
-@bp.post("/api/chat")
+# OPTIONS is answered by `preflight` below (204 + CORS headers), not by Flask's default.
+@bp.post("/api/chat", provide_automatic_options=False)
 @rate_limited
+@allowed_origin_only
 def chat():
     return _answer(lambda reply: reply.to_api())
 
 
-@bp.post("/webhooks/rest/webhook")
+@bp.post("/webhooks/rest/webhook", provide_automatic_options=False)
 @rate_limited
+@allowed_origin_only
 def rest_webhook():
     """Same shape as Rasa's REST channel: a list of {recipient_id, text, buttons, ...}."""
     return _answer(lambda reply: reply.rest_messages)
