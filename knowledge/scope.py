@@ -55,15 +55,22 @@ class ScopeLexicon:
         best = max(cues, key=lambda c: c.weight)
         return best.weight, best
 
-    def weakened(self, texts: list[str]) -> "ScopeLexicon":
-        """A copy where strong phrases that appear in `texts` (our documents) weigh WEAK.
+    def weakened(self, about: list[str], bodies: list[str] = (),
+                 min_bodies: int = 3) -> "ScopeLexicon":
+        """A copy where strong phrases our documents are about weigh only WEAK.
 
-        A phrase the knowledge base itself uses cannot prove a question is outside it."""
-        corpus = "\n".join(_normal(t) for t in texts)
+        A phrase in a document's title, headings or aliases (`about`), or in the text of at
+        least `min_bodies` documents (`bodies`), is part of what we cover; a passing mention
+        in one document ("người có thẻ tạm trú cũng mở được tài khoản") is not."""
+        about_text = "\n".join(_normal(t) for t in about)
+        body_texts = [_normal(t) for t in bodies]
         cues = []
         for cue in self.cues.values():
-            if cue.weight > WEAK and re.search(r"(?<!\w)" + re.escape(cue.phrase) + r"(?!\w)", corpus):
-                cue = TopicCue(cue.topic, cue.label, WEAK, cue.phrase)
+            if cue.weight > WEAK:
+                pattern = re.compile(r"(?<!\w)" + re.escape(cue.phrase) + r"(?!\w)")
+                if pattern.search(about_text) or \
+                        sum(1 for t in body_texts if pattern.search(t)) >= min_bodies:
+                    cue = TopicCue(cue.topic, cue.label, WEAK, cue.phrase)
             cues.append(cue)
         return ScopeLexicon(cues)
 

@@ -101,8 +101,13 @@ class Searcher:
                 df[word] += 1
         self.word_df = dict(df)
         self.aliases = _AliasIndex(self.catalog, self.passages)
+        bodies: dict[str, list[str]] = defaultdict(list)
+        for p in self.passages:
+            bodies[p.doc_id].append(p.text)
         self.scope = (scope or default_scope_lexicon()).weakened(
-            [_passage_text(p) for p in self.passages])
+            [name for names in cards.values() for name in names] +
+            sorted({p.section for p in self.passages}),
+            ["\n".join(texts) for texts in bodies.values()])
 
     def _service_cards(self) -> dict[str, list[str]]:
         cards: dict[str, list[str]] = {s: [] for s in self.services}

@@ -54,6 +54,7 @@ class Outcome:
     seconds: float
     intent: str | None = None
     reason: str = ""
+    intent_confidence: float = 0.0
 
     @property
     def rank(self) -> int | None:
@@ -101,7 +102,8 @@ def services_of(sources: Iterable[dict]) -> list[str]:
 
 
 # ---------------------------------------------------------------- runners
-Asker = Callable[[str], tuple[list[str], bool, str | None, str]]
+# text -> (services best first, declined, intent name, intent confidence, decision reason)
+Asker = Callable[[str], tuple[list[str], bool, str | None, float, str]]
 
 
 def run(questions: list[EvalQuestion], ask: Asker, strip: bool = False,
@@ -110,9 +112,10 @@ def run(questions: list[EvalQuestion], ask: Asker, strip: bool = False,
     for i, question in enumerate(questions, 1):
         asked = strip_diacritics(question.text) if strip else question.text
         start = time.perf_counter()
-        services, declined, intent, reason = ask(asked)
+        services, declined, intent, confidence, reason = ask(asked)
         seconds = time.perf_counter() - start
-        outcomes.append(Outcome(question, asked, services, declined, seconds, intent, reason))
+        outcomes.append(Outcome(question, asked, services, declined, seconds, intent, reason,
+                                confidence))
         if progress:
             progress(i, len(questions))
     return outcomes
@@ -124,7 +127,8 @@ def assistant_asker(assistant) -> Asker:
         reply = assistant.chat(f"eval-{uuid.uuid4().hex}", text)
         services = services_of(reply.sources)
         declined = bool(reply.fallback) or not services
-        return services, declined, reply.intent.get("name"), ""
+        return (services, declined, reply.intent.get("name"),
+                float(reply.intent.get("confidence") or 0.0), "")
     return ask
 
 
@@ -137,8 +141,8 @@ def search_asker(knowledge_base, catalog, k: int = 8) -> Asker:
         named = [m.service_id for m in catalog.mentions(text)]
         decision = decide(text, hits, None, 0.0, named)
         if not decision.answer:
-            return [], True, None, decision.reason
-        return services_of(h.source() for h in hits), False, None, decision.reason
+            return [], True, None, 0.0, decision.reason
+        return services_of(h.source() for h in hits), False, None, 0.0, decision.reason
     return ask
 
 
@@ -180,7 +184,8 @@ def summarize(outcomes: list[Outcome], slowest: int = 10) -> dict:
 def outcome_record(o: Outcome) -> dict:
     return {"qid": o.question.qid, "text": o.asked, "expected": list(o.question.expected),
             "services": o.services, "declined": o.declined, "rank": o.rank,
-            "intent": o.intent, "reason": o.reason, "seconds": round(o.seconds, 4)}
+            "intent": o.intent, "intent_confidence": round(o.intent_confidence, 4),
+            "reason": o.reason, "seconds": round(o.seconds, 4)}
 
 
 def _fmt(value: float | None) -> str:
@@ -249,6 +254,14 @@ def add_eval_parser(sub) -> None:
     p.set_defaults(func=cmd_eval)
 
 
+def _progress(done: int, total: int) -> None:
+    import sys
+
+    if done % 25 == 0 or done == total:
+        print(f"\r  {done}/{total} questions", end="\n" if done == total else "",
+              file=sys.stderr, flush=True)
+
+
 def cmd_eval(args) -> int:
     import sys
 
@@ -264,9 +277,10 @@ def cmd_eval(args) -> int:
         return 2
     evaluation = EvalRun(str(args.path), args.strip_diacritics,
                          "search-only" if args.search_only else "chat")
+    progress = _progress if sys.stderr.isatty() else None
     if args.search_only:
         ask = search_asker(runtime.knowledge_base(), runtime.catalog())
-        evaluation.outcomes = run(questions, ask, strip=args.strip_diacritics)
+        evaluation.outcomes = run(questions, ask, strip=args.strip_diacritics, progress=progress)
     else:
         from trolyao.assistant import Assistant
 
@@ -276,7 +290,7 @@ def cmd_eval(args) -> int:
         assistant = Assistant(settings).start(watch_index=False)
         try:
             evaluation.outcomes = run(questions, assistant_asker(assistant),
-                                      strip=args.strip_diacritics)
+                                      strip=args.strip_diacritics, progress=progress)
         finally:
             assistant.close()
     if args.json:
