@@ -232,6 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_test_answers_parser(sub)
     add_report_parser(sub)
+
+    from trolyao.evaluation import add_eval_parser
+
+    add_eval_parser(sub)
     return parser
 
 
