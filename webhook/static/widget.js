@@ -169,6 +169,7 @@
 
   function greet() {
     var hello = { w: "b", t: greeting, b: SUGGESTIONS.map(function (q) { return { title: q, payload: q }; }) };
+    entries.push(hello); save();
     render(hello);
   }
 
@@ -200,7 +201,9 @@
     if (sources.length && target) target.s = sources.slice(0, 3);
     var nodes = fresh.map(function (entry) { entries.push(entry); return render(entry); });
     save();
-    if (nodes.length) scrollTo(nodes[0]);
+    if (!nodes.length) return;
+    var question = nodes[0].previousElementSibling; // keep the question in view above its answer
+    scrollTo(question && /tly-user/.test(question.className) ? question : nodes[0]);
   }
 
   function problem(status, body) {
