@@ -227,6 +227,13 @@ def test_hand_off_names_the_citizens_ward(chat):
     assert "Cầu Giấy" in text_of(reply)
 
 
+def test_help_answer_points_to_the_citizens_ward(assistant):
+    reply = assistant.chat(new_sender(), "tổ công nghệ số cộng đồng ở phường Cầu Giấy ở đâu")
+    assert reply.fallback is False and reply.sources
+    assert reply.slots["location"] == "Cầu Giấy"
+    assert "Ở Cầu Giấy" in text_of(reply)
+
+
 def test_out_of_scope_is_declined_politely(chat):
     reply = chat("tỷ giá đô la hôm nay bao nhiêu", new_sender())
     assert reply["intent"]["name"] == "out_of_scope"
