@@ -56,7 +56,7 @@ def test_wrong_expectation_fails_with_a_readable_diff(assistant):
     assert "- expected: ho-chieu" in text
     assert re.search(r"\+ got:\s+tam-tru \(nguồn: tam-tru \d\.\d\d", text), text
     assert "- expected: có «hộ chiếu»" in text
-    assert "+ got:      «**Đăng ký tạm trú" in text, "the diff quotes the answer it got"
+    assert re.search(r"\+ got:      «\*\*[^»]*tạm trú[^»]*»", text), "the diff quotes the answer it got"
 
 
 @pytest.mark.slow
@@ -77,11 +77,6 @@ def test_cli_prints_a_table_and_exits_non_zero_on_failure(tmp_path, rasa_model, 
     assert re.search(r"│ 1 │ Làm lý lịch tư pháp.*│ ly-lich-tu-phap\s*│ PASS │", out), out
     assert re.search(r"│ 2 │ kỳ vọng sai.*│ tam-tru\s*│ FAIL │", out), out
     assert "- expected: ho-chieu" in out and "1/2 cases passed, 1 failed" in out
-
-    passing = tmp_path / "dat.yml"
-    passing.write_text('- ask: "xin chào"\n  expect_intent: greet\n', encoding="utf-8")
-    ok = run_cli("test-answers", str(passing))
-    assert ok.returncode == 0 and "1/1 cases passed" in ok.stdout, ok.stdout + ok.stderr[-3000:]
 
 
 def test_cli_refuses_a_broken_file_before_loading_anything(tmp_path):

@@ -97,6 +97,25 @@ def test_negative_feedback_button_reaches_the_report(assistant, settings):
     assert report.summary.negative >= 1
 
 
+@pytest.mark.slow
+def test_sql_fast_path_reads_what_the_tracker_api_reads(assistant):
+    import asyncio
+
+    from trolyao.report import _sql_store, read_exchanges_via_trackers, read_sql_events
+
+    assistant.chat(f"citizen-{uuid.uuid4().hex[:8]}", "Làm lý lịch tư pháp trên VNeID thế nào?")
+    store = assistant.agent.tracker_store
+    sql = _sql_store(store)
+    assert sql is not None, "the test configuration uses SQLite"
+    fast = read_sql_events(sql, include_synthetic=True)
+    slow = asyncio.run_coroutine_threadsafe(read_exchanges_via_trackers(store, True),
+                                            assistant.loop).result(300)
+
+    def seen(x):
+        return (x.sender, x.time, x.question, x.intent, x.fallback, x.feedback, x.likely_service, x.answer)
+    assert fast and sorted(map(seen, fast)) == sorted(map(seen, slow))
+
+
 def exchange(question: str, minutes_ago: float, **fields) -> Exchange:
     return Exchange(sender=fields.pop("sender", "s1"), question=question,
                     time=datetime.now(timezone.utc) - timedelta(minutes=minutes_ago), **fields)

@@ -128,8 +128,50 @@ def _quiet_replay():
         logger.removeFilter(quiet)
 
 
+REPORT_EVENT_TYPES = ("user", "bot", "slot")
+
+
+def _sql_store(tracker_store):
+    """The SQLTrackerStore inside Rasa's wrappers, or None for other backends."""
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    store = tracker_store
+    while hasattr(store, "_tracker_store"):
+        store = store._tracker_store
+    return store if isinstance(store, SQLTrackerStore) else None
+
+
+def read_sql_events(store, include_synthetic: bool = False) -> list[Exchange]:
+    """Fast path for SQL stores (SQLite, PostgreSQL): one query over Rasa's own `events` model
+    instead of one query plus a tracker replay per conversation. Same rows, same order (by id)
+    as `retrieve_full_tracker`; only the event types the report reads."""
+    import json
+
+    events_by_sender: dict[str, list[dict]] = {}
+    with store.session_scope() as session:
+        rows = (session.query(store.SQLEvent.sender_id, store.SQLEvent.data)
+                .filter(store.SQLEvent.type_name.in_(REPORT_EVENT_TYPES))
+                .order_by(store.SQLEvent.id).yield_per(2000))
+        for sender, data in rows:
+            if not include_synthetic and sender.startswith(SYNTHETIC_SENDER_PREFIXES):
+                continue
+            events_by_sender.setdefault(sender, []).append(json.loads(data))
+    exchanges: list[Exchange] = []
+    for sender, events in events_by_sender.items():
+        exchanges.extend(exchanges_from_events(sender, events))
+    return exchanges
+
+
 async def read_exchanges(tracker_store, include_synthetic: bool = False) -> list[Exchange]:
     """Every conversation in a Rasa tracker store, all sessions. Runs on the store's loop."""
+    sql = _sql_store(tracker_store)
+    if sql is not None:
+        return read_sql_events(sql, include_synthetic)
+    return await read_exchanges_via_trackers(tracker_store, include_synthetic)
+
+
+async def read_exchanges_via_trackers(tracker_store, include_synthetic: bool = False) -> list[Exchange]:
+    """Any backend (Redis, …) through the TrackerStore API: keys(), retrieve_full_tracker()."""
     exchanges: list[Exchange] = []
     with _quiet_replay():
         for sender in await tracker_store.keys():
@@ -185,9 +227,13 @@ def _domain(settings):
 
 def read_exchanges_from_assistant(assistant, include_synthetic: bool = False,
                                   timeout: float = 120) -> list[Exchange]:
-    """Through the running assistant's own store, on its event loop (the web app)."""
+    """Through the running assistant's own store (the web app): SQL directly, others on its loop."""
     store = assistant.agent.tracker_store
-    future = asyncio.run_coroutine_threadsafe(read_exchanges(store, include_synthetic), assistant.loop)
+    sql = _sql_store(store)
+    if sql is not None:  # in this thread: the assistant's loop keeps answering meanwhile
+        return read_sql_events(sql, include_synthetic)
+    future = asyncio.run_coroutine_threadsafe(read_exchanges_via_trackers(store, include_synthetic),
+                                              assistant.loop)
     return future.result(timeout)
 
 
