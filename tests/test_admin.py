@@ -135,3 +135,18 @@ def test_logout_ends_the_session(app, settings):
     html = client.get("/admin").get_data(as_text=True)
     assert client.post("/admin/logout", data={"csrf": csrf_of(html)}).status_code == 303
     assert client.get("/admin").status_code == 401
+
+
+def test_unreadable_conversation_store_is_shown_not_a_crash(settings):
+    from dataclasses import replace
+
+    from webhook.app import create_app
+
+    broken = replace(settings, tracker_store="redis://:s3cret-pw@127.0.0.1:1/0")
+    client = create_app(assistant=None, settings=broken, start=False).test_client()
+    response = client.get("/admin", headers=bearer(settings))
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Không đọc được kho hội thoại (redis://127.0.0.1:1/0" in html
+    assert "s3cret-pw" not in html
+    assert "Chỉ mục tài liệu" in html, "the index panel still works"

@@ -25,10 +25,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TROLYAO = PROJECT_ROOT / ".venv" / "bin" / "trolyao"
 
 
-def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_cli(*args: str, timeout: float = 300, **env: str) -> subprocess.CompletedProcess:
     command = [str(TROLYAO)] if TROLYAO.exists() else [sys.executable, "-m", "trolyao.cli"]
     return subprocess.run(command + list(args), capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "COLUMNS": "200"}, cwd=PROJECT_ROOT)
+                          env={**os.environ, "COLUMNS": "200", **env}, cwd=PROJECT_ROOT)
 
 
 def unique(text: str) -> str:
@@ -72,6 +72,13 @@ def test_report_lists_a_flagged_exchange_and_a_fallback(assistant, settings):
     assert "ho-chieu" in table.stdout and "cán bộ đánh dấu" in table.stdout
     assert "không trả lời được" in table.stdout
     assert "\x1b[" not in table.stdout, "piped output must be plain text"
+
+
+def test_unreachable_store_is_a_clear_error_without_the_password():
+    result = run_cli("report", TROLYAO_TRACKER_STORE="redis://:s3cret-pw@127.0.0.1:1/0")
+    assert result.returncode == 2
+    assert "error: cannot read the conversation store redis://127.0.0.1:1/0" in result.stderr
+    assert "s3cret-pw" not in result.stderr + result.stdout
 
 
 @pytest.mark.slow

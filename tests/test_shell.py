@@ -142,7 +142,7 @@ def test_piped_input_gives_plain_text(assistant):
     from trolyao.shell import run_shell
 
     script = io.StringIO("xin chào\n/debug on\nđăng ký tạm trú online thế nào\n/sources\n"
-                         "/lenh-la\n/quit\nkhông được đọc tới dòng này\n")
+                         "/lenh-la\n/help\n/quit\nkhông được đọc tới dòng này\n")
     out = io.StringIO()
     assert run_shell(lambda: _KeepOpen(assistant), stdin=script, stdout=out) == 0
     text = out.getvalue()
@@ -155,6 +155,7 @@ def test_piped_input_gives_plain_text(assistant):
     assert re.search(r"^  nguồn 1: tam-tru \d\.\d{3} ", text, re.M)
     assert re.search(r"^--- đoạn 1: \S+ › ", text, re.M)
     assert "Lỗi: lệnh không rõ /lenh-la. Gõ /help để xem các lệnh." in lines
+    assert re.search(r"^  /flag <ghi chú>\s+báo câu trả lời vừa rồi là sai", text, re.M)
     assert "không được đọc tới dòng này" not in text
 
 

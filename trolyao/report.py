@@ -225,6 +225,16 @@ def _domain(settings):
         return Domain.empty()
 
 
+def store_location(url: str) -> str:
+    """The store URL without its password, for messages."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        return url
+    return f"{parsed.scheme}://{parsed.hostname or ''}{f':{parsed.port}' if parsed.port else ''}{parsed.path}"
+
+
 def read_exchanges_from_assistant(assistant, include_synthetic: bool = False,
                                   timeout: float = 120) -> list[Exchange]:
     """Through the running assistant's own store (the web app): SQL directly, others on its loop."""
@@ -376,6 +386,7 @@ class Report:
     groups: list[TodoGroup]
     summary: Summary
     flags_open: int
+    store_error: str | None = None  # the conversation store could not be read (flags still shown)
 
     @property
     def items(self) -> list[TodoItem]:
@@ -472,7 +483,12 @@ def cmd_report(args) -> int:
     from trolyao.answer_tests import cli_console
 
     settings = runtime.settings()
-    exchanges = read_exchanges_from_settings(settings, include_synthetic=args.include_tests)
+    try:
+        exchanges = read_exchanges_from_settings(settings, include_synthetic=args.include_tests)
+    except Exception as exc:  # unreachable server, wrong credentials, corrupt file
+        print(f"error: cannot read the conversation store {store_location(settings.tracker_store)}: "
+              f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
     report = build_report(exchanges, ReviewStore.for_settings(settings), days=args.days)
     if args.csv:
         if args.csv == "-":

@@ -198,15 +198,23 @@ def _review_store():
 
 def _build_report():
     from trolyao.report import (build_report, read_exchanges_from_assistant,
-                                read_exchanges_from_settings)
+                                read_exchanges_from_settings, store_location)
 
     settings = current_app.config["TROLYAO"]
     assistant = current_app.extensions.get("assistant")
-    if assistant is not None and getattr(assistant, "agent", None) is not None:
-        exchanges = read_exchanges_from_assistant(assistant)
-    else:  # the assistant is still loading: read the store directly
-        exchanges = read_exchanges_from_settings(settings)
-    return build_report(exchanges, _review_store(), summary_days=SUMMARY_DAYS)
+    error = None
+    try:
+        if assistant is not None and getattr(assistant, "agent", None) is not None:
+            exchanges = read_exchanges_from_assistant(assistant)
+        else:  # the assistant is still loading: read the store directly
+            exchanges = read_exchanges_from_settings(settings)
+    except Exception as exc:  # the page still shows flags and the index, and says why
+        current_app.logger.exception("cannot read the conversation store")
+        exchanges = []
+        error = f"{store_location(settings.tracker_store)}: {type(exc).__name__}: {exc}"
+    report = build_report(exchanges, _review_store(), summary_days=SUMMARY_DAYS)
+    report.store_error = error
+    return report
 
 
 def _report():
