@@ -142,12 +142,16 @@ class ActionAnswerQuestion(Action):
         if failures >= HANDOFF_AFTER_FAILURES:
             # Silent here: the hand-off rule follows (bot/data/rules/fallbacks.yml).
             return events + control(handoff_due=True)
-        if decision.action == CLARIFY or intent_name == "nlu_fallback":
-            candidates = decision.candidates or [h.passage.service for h in hits]
+        candidates = decision.candidates or [h.passage.service for h in hits]
+        topic = getattr(decision, "topic", "")
+        if decision.action == CLARIFY or (intent_name == "nlu_fallback" and not topic):
             dispatcher.utter_message(text=clarify_message(bool(candidates)),
                                      buttons=candidate_buttons(candidates, catalog))
-        else:
-            dispatcher.utter_message(text=decline_message(runtime.settings()))
+        else:  # declined: say why and give the official channels; when no other domain was
+            # recognised, the closest services may still be what was meant
+            buttons = [] if topic else candidate_buttons(candidates, catalog)
+            dispatcher.utter_message(text=decline_message(runtime.settings(), topic=topic),
+                                     buttons=buttons or None)
         dispatcher.utter_message(json_message=meta_payload(hits, fallback=True))
         return events + control()
 

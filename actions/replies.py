@@ -19,9 +19,12 @@ def format_answer(hit) -> str:
     return f"{heading}\n\n{text}\n\nNguồn: {source}"
 
 
-def decline_message(settings, unavailable: bool = False) -> str:
+def decline_message(settings, unavailable: bool = False, topic: str = "") -> str:
     if unavailable:
         lead = "Xin lỗi, kho thông tin của trợ lý đang được cập nhật nên tôi chưa trả lời được ngay."
+    elif topic:
+        lead = (f"Xin lỗi, câu hỏi về {topic} nằm ngoài phạm vi của tôi: tôi chỉ hướng dẫn các "
+                "dịch vụ công trực tuyến và Đề án 06.")
     else:
         lead = ("Xin lỗi, tôi chưa có thông tin đáng tin cậy để trả lời câu hỏi này, "
                 "nên không muốn đoán.")
