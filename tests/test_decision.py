@@ -32,6 +32,9 @@ def decision_for(kb, question: str, **kwargs):
     ("Không đăng ký tạm trú khi thuê trọ có bị phạt không?", "tam-tru"),
     ("Hộ kinh doanh nộp thuế trên eTax Mobile thế nào?", "thue-dien-tu"),
     ("Tra cứu phạt nguội xe máy ở đâu?", "nop-phat-giao-thong"),
+    ("Tài khoản VNeID bị khóa thì mở lại thế nào?", "vneid-tai-khoan"),
+    ("Đi làm xa nhà 6 tháng có phải khai báo tạm vắng?", "tam-vang"),
+    ("Con tôi 15 tuổi đi làm căn cước lần đầu cần mang gì?", "can-cuoc"),
 ])
 def test_questions_about_our_services_are_answered(kb, question, service):
     decision = decision_for(kb, question)
@@ -54,8 +57,20 @@ def test_neighbouring_topics_we_do_not_cover_are_declined_with_the_topic(kb, que
     assert decision.candidates, "a decline still suggests the closest services as buttons"
 
 
-def test_trivia_is_declined(kb):
-    assert decision_for(kb, "Cách nấu phở bò ngon tại nhà").action in (DECLINE, CLARIFY)
+@pytest.mark.parametrize("question", [
+    "Cách nấu phở bò ngon tại nhà",
+    "Đăng ký nghĩa vụ quân sự online được không?",
+    "Nghỉ thai sản được bao nhiêu tháng?",
+    "Thủ tục cấp sổ đỏ lần đầu",
+])
+def test_other_domains_are_not_answered(kb, question):
+    assert decision_for(kb, question).action in (DECLINE, CLARIFY)
+
+
+def test_importing_goods_is_not_registering_a_residence(kb):
+    # "nhập khẩu" is also the citizens' word for đăng ký thường trú.
+    assert decision_for(kb, "Nhập khẩu cho con vào nhà ông bà nội").action == ANSWER
+    assert decision_for(kb, "Thủ tục nhập khẩu ô tô cũ về Việt Nam?").action == DECLINE
 
 
 def test_naming_the_service_makes_answering_more_likely(kb):
