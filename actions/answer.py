@@ -55,36 +55,12 @@ class ActionAnswerQuestion(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict]:
         catalog = runtime.catalog()
-        text = (tracker.latest_message.get("text") or "").strip()
         intent = tracker.latest_message.get("intent") or {}
-        intent_name = intent.get("name")
-        after_form = bool(tracker.get_slot("choice_needed")) and \
-            tracker.latest_action_name in FORM_ACTIONS
-        note = ""
-        if after_form and (tracker.latest_action_name == "lltp_form"
-                           or intent_name not in QUESTION_INTENTS):
-            turn, note = self.choice_turn(tracker, catalog)
-        elif text.startswith("/"):  # a button payload
-            service = (entity_values(tracker, "service") or [tracker.get_slot("service")])[0]
-            aspect = (entity_values(tracker, "aspect") or [tracker.get_slot("aspect")])[0]
-            turn = button_turn(service, aspect, catalog.short_name)
-        else:
-            turn = resolve_turn(text, entity_values(tracker, "service"),
-                                entity_values(tracker, "aspect"), entity_texts(tracker, "service"),
-                                tracker.get_slot("service"), tracker.get_slot("aspect"),
-                                catalog.short_name)
-            if tracker.latest_action_name not in FORM_ACTIONS and lltp.needs_choice(
-                    turn.service, turn.aspect,
-                    (entity_values(tracker, lltp.REQUESTER_SLOT) or [None])[0],
-                    tracker.current_slot_values()):
-                # Nothing said here: a rule runs lltp_form, which asks the missing choice.
-                return [SlotSet("service", turn.service), SlotSet("aspect", turn.aspect),
-                        SlotSet("feedback_pending", False)] + control(choice_needed=True)
-            if turn.named and not turn.followup and \
-                    turn.named[0] not in {m.service_id for m in catalog.mentions(text)}:
-                # Named with a typo or a synonym the search's alias matching does not know.
-                turn.query = f"{turn.query} {catalog.short_name(turn.named[0])}"
-
+        turn, note = self.read_turn(tracker, catalog)
+        if self.asks_choice_first(tracker, turn):
+            # Nothing said here: a rule runs lltp_form, which asks the missing choice.
+            return [SlotSet("service", turn.service), SlotSet("aspect", turn.aspect),
+                    SlotSet("feedback_pending", False)] + control(choice_needed=True)
         try:
             hits = self.search(runtime.knowledge_base(), turn)
         except IndexUnavailable as exc:
@@ -92,13 +68,51 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(text=decline_message(runtime.settings(), unavailable=True))
             dispatcher.utter_message(json_message=meta_payload([], fallback=True))
             return control()
-
         named = turn.named or ([turn.service] if turn.followup and turn.service else [])
-        decision = decide(turn.query, hits, intent_name, float(intent.get("confidence") or 0.0),
-                          named)
+        decision = decide(turn.query, hits, intent.get("name"),
+                          float(intent.get("confidence") or 0.0), named)
         if not decision.answer:
-            return self.fail(dispatcher, tracker, turn, hits, decision, intent_name, catalog)
+            return self.fail(dispatcher, tracker, turn, hits, decision, intent.get("name"),
+                             catalog)
+        return self.answer(dispatcher, tracker, turn, hits, note, intent.get("name"))
 
+    def read_turn(self, tracker: Tracker, catalog) -> tuple[Turn, str]:
+        """What this message asks, and a note to put before the answer (the LLTP choice)."""
+        text = (tracker.latest_message.get("text") or "").strip()
+        intent_name = (tracker.latest_message.get("intent") or {}).get("name")
+        after_form = bool(tracker.get_slot("choice_needed")) and \
+            tracker.latest_action_name in FORM_ACTIONS
+        if after_form and (tracker.latest_action_name == "lltp_form"
+                           or intent_name not in QUESTION_INTENTS):
+            return self.choice_turn(tracker, catalog)
+        if text.startswith("/"):  # a button payload
+            service = (entity_values(tracker, "service") or [tracker.get_slot("service")])[0]
+            aspect = (entity_values(tracker, "aspect") or [tracker.get_slot("aspect")])[0]
+            return button_turn(service, aspect, catalog.short_name), ""
+        turn = resolve_turn(text, entity_values(tracker, "service"),
+                            entity_values(tracker, "aspect"), entity_texts(tracker, "service"),
+                            tracker.get_slot("service"), tracker.get_slot("aspect"),
+                            catalog.short_name)
+        if turn.named and not turn.followup and \
+                turn.named[0] not in {m.service_id for m in catalog.mentions(text)}:
+            # Named with a typo or a synonym the search's alias matching does not know.
+            turn.query = f"{turn.query} {catalog.short_name(turn.named[0])}"
+        return turn, ""
+
+    @staticmethod
+    def asks_choice_first(tracker: Tracker, turn: Turn) -> bool:
+        if tracker.latest_action_name in FORM_ACTIONS:  # just asked, or just left the form
+            return False
+        if (tracker.latest_message.get("text") or "").startswith("/"):
+            return False
+        requester_now = (entity_values(tracker, lltp.REQUESTER_SLOT) or [None])[0]
+        return lltp.needs_choice(turn.service, turn.aspect, requester_now,
+                                 tracker.current_slot_values())
+
+    @staticmethod
+    def answer(dispatcher, tracker: Tracker, turn: Turn, hits, note: str,
+               intent_name: str | None) -> list[dict]:
+        """Quote the chosen passage with its source, then ask whether it helped."""
         best = choose_passage(hits, turn.service, turn.aspect, turn.followup,
                               tracker.get_slot("document"))
         ordered = [best] + [h for h in hits if h is not best]
