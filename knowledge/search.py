@@ -19,6 +19,7 @@ in flight finish on the version they started with.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -265,8 +266,6 @@ class _AliasIndex:
                 if len(folded) >= 3:
                     extra[folded].add(p.service)
         self.extra = extra
-        import re
-
         ordered = sorted(extra, key=len, reverse=True)
         self._re = re.compile(r"(?<!\w)(" + "|".join(re.escape(a) for a in ordered) + r")(?!\w)") \
             if ordered else None

@@ -87,6 +87,12 @@ def test_eval_command_prints_the_figures(knowledge_index, questions_file, capsys
     text = capsys.readouterr().out
     assert "Hit@1 1.000" in text and "--strip-diacritics" in text
 
+    assert main(["eval", str(questions_file), "--sweep", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    declines = [r["oos_decline_rate"] for r in rows]
+    assert declines == sorted(declines), "a higher threshold never declines less"
+    assert rows[0]["hit@1"] == 1.0
+
 
 def test_eval_command_explains_a_missing_file(tmp_path, capsys):
     from trolyao.cli import main

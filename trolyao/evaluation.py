@@ -146,6 +146,30 @@ def search_asker(knowledge_base, catalog, k: int = 8) -> Asker:
     return ask
 
 
+def threshold_sweep(questions: list[EvalQuestion], knowledge_base, catalog, k: int = 8,
+                    strip: bool = False,
+                    thresholds: Iterable[float] = (0.1, 0.14, 0.18, 0.22, 0.26, 0.3, 0.4, 0.5)
+                    ) -> list[dict]:
+    """Search + decision figures at several answer thresholds (how ANSWER_THRESHOLD is chosen)."""
+    from knowledge.decision import decide
+
+    asked = []
+    for question in questions:
+        text = strip_diacritics(question.text) if strip else question.text
+        hits = knowledge_base.search(text, k=k)
+        decision = decide(text, hits, None, 0.0, [m.service_id for m in catalog.mentions(text)],
+                          answer_threshold=0.0)
+        asked.append((question, text, services_of(h.source() for h in hits), decision.probability))
+    rows = []
+    for threshold in thresholds:
+        outcomes = [Outcome(q, text, services if p >= threshold else [], p < threshold, 0.0)
+                    for q, text, services, p in asked]
+        s = summarize(outcomes)
+        rows.append({"threshold": threshold, **{key: s[key] for key in (
+            "hit@1", "hit@3", "mrr", "oos_decline_rate", "false_decline_rate")}})
+    return rows
+
+
 # ---------------------------------------------------------------- scores
 def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
@@ -251,6 +275,8 @@ def add_eval_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--questions", action="store_true",
                    help="with --json: include every question's outcome")
+    p.add_argument("--sweep", action="store_true",
+                   help="search + decision at several answer thresholds (to choose one)")
     p.set_defaults(func=cmd_eval)
 
 
@@ -278,6 +304,18 @@ def cmd_eval(args) -> int:
     evaluation = EvalRun(str(args.path), args.strip_diacritics,
                          "search-only" if args.search_only else "chat")
     progress = _progress if sys.stderr.isatty() else None
+    if args.sweep:
+        rows = threshold_sweep(questions, runtime.knowledge_base(), runtime.catalog(),
+                               strip=args.strip_diacritics)
+        if args.json:
+            print(json.dumps(rows, indent=1))
+        else:
+            print(f"{'threshold':>9} {'Hit@1':>6} {'Hit@3':>6} {'MRR':>6} {'oos declined':>12} "
+                  f"{'false declines':>14}")
+            for r in rows:
+                print(f"{r['threshold']:9.2f} {r['hit@1']:6.3f} {r['hit@3']:6.3f} {r['mrr']:6.3f} "
+                      f"{r['oos_decline_rate']:12.3f} {r['false_decline_rate']:14.3f}")
+        return 0
     if args.search_only:
         ask = search_asker(runtime.knowledge_base(), runtime.catalog())
         evaluation.outcomes = run(questions, ask, strip=args.strip_diacritics, progress=progress)
