@@ -34,8 +34,14 @@ def _setup_logging(verbose: bool = False) -> None:
 
 # ---------------------------------------------------------------- serve
 def cmd_serve(args) -> int:
+    from trolyao.preflight import PreflightError, preflight
     from trolyao.server import serve
 
+    try:
+        preflight(runtime.settings())
+    except PreflightError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return serve(host=args.host, port=args.port, workers=args.workers, threads=args.threads)
 
 
