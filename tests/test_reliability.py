@@ -174,7 +174,11 @@ class Server:
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)  # graceful: in-flight requests finish
-            self.proc.wait(timeout=60)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=30)
 
 
 def post(url: str, body: dict, token: str | None = None, timeout: float = 120):
@@ -217,16 +221,17 @@ def test_soak_with_reindexes_and_restarts_loses_and_duplicates_nothing(tmp_path,
             sent[sender].append(text)
 
     for round_no in range(rounds):
-        server.start()
-        reindexer = threading.Thread(
-            target=lambda: post(f"{server.url}/admin/reindex?full=1", {}, token=ADMIN_TOKEN,
-                                timeout=600))
-        # Senders are spread over workers; one sender's messages stay in order on one thread.
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            reindexer.start()
-            list(pool.map(lambda i: send(i, f"r{round_no}"), range(per_round)))
-        reindexer.join(timeout=600)
-        server.stop()
+        try:
+            server.start()
+            reindexer = threading.Thread(
+                target=lambda: post(f"{server.url}/admin/reindex?full=1", {}, token=ADMIN_TOKEN,
+                                    timeout=600))
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                reindexer.start()
+                list(pool.map(lambda i: send(i, f"r{round_no}"), range(per_round)))
+            reindexer.join(timeout=600)
+        finally:
+            server.stop()  # never leave a server behind, even when the round fails
 
     assert not errors, f"{len(errors)} failed requests, e.g. {errors[:5]}"
     con = sqlite3.connect(db)
