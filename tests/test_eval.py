@@ -110,6 +110,7 @@ def test_the_chat_path_answers_and_declines_like_a_conversation(assistant, quest
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)  # 558 question embeddings; minutes only on a machine shared by many
 def test_search_and_decision_reach_the_targets_on_the_development_set(knowledge_index):
     """The figures of docs/eval.md for search + decision (the chat adds the NLU on top)."""
     from trolyao import runtime
