@@ -157,12 +157,14 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 240) -> None:
+        # stderr to a file: an unread pipe fills up and blocks a chatty server.
+        self.log = open(Path(self.env["TROLYAO_HOME"]) / f"server-{self.port}.log", "wb")
         self.proc = subprocess.Popen([TROLYAO, "serve", "--port", str(self.port), "--workers", "1"],
                                      env=self.env, cwd=PROJECT_ROOT, start_new_session=True,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     stdout=subprocess.DEVNULL, stderr=self.log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.proc.stderr.read().decode()[-2000:]
+            assert self.proc.poll() is None, Path(self.log.name).read_text(errors="replace")[-2000:]
             try:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as r:
                     if r.status == 200:
