@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: setup run serve-prod test test-fast train index validate rasa-test browser-deps bench eval clean help
+.PHONY: soak setup run serve-prod test test-fast train index validate rasa-test browser-deps bench eval clean help
 
 help:
 	@echo "make run    - set up, train if needed, index if needed, serve on http://127.0.0.1:$(PORT)"
@@ -55,10 +55,13 @@ browser-deps:
 	fi
 
 test: setup browser-deps
-	$(BIN)/python -m pytest -q -rfE
+	$(BIN)/python -m pytest -q -rfE -m "not soak"
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+soak: setup
+	$(BIN)/python -m pytest -q -rfE -m soak
 
 bench: train index
 	$(BIN)/python bench/run.py

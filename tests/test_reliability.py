@@ -197,6 +197,7 @@ SOAK_QUESTIONS = ["làm lý lịch tư pháp thế nào", "đăng ký tạm trú
                   "giá vàng hôm nay", "khai sinh cho con"]
 
 
+@pytest.mark.soak
 def test_soak_with_reindexes_and_restarts_loses_and_duplicates_nothing(tmp_path, settings,
                                                                       rasa_model, knowledge_index):
     shutil.copytree(settings.index_dir, tmp_path / "index")
