@@ -35,7 +35,8 @@
   keep("localStorage", KEY, sender);
   var transcriptKey = function () { return "trolyao.transcript." + sender; };
   var entries = [];
-  try { entries = JSON.parse(load("localStorage", transcriptKey()) || "[]"); } catch (e) { entries = []; }
+  try { entries = JSON.parse(load("localStorage", transcriptKey()) || "[]"); } catch (e) { /* unreadable: start afresh */ }
+  entries = Array.isArray(entries) ? entries.filter(function (e) { return e && typeof e.t === "string"; }) : [];
   function save() {
     entries = entries.slice(-KEEP_ENTRIES);
     keep("localStorage", transcriptKey(), JSON.stringify(entries));
@@ -228,8 +229,7 @@
 
   function setBusy(on) {
     busy = on;
-    send.disabled = on;
-    log.setAttribute("aria-busy", String(on));
+    send.disabled = on; // no aria-busy on the log: the typing indicator should be announced
   }
 
   function deliver(payload) {
@@ -286,6 +286,7 @@
   close.addEventListener("click", function () { setOpen(false, true); });
   panel.addEventListener("keydown", function (e) { if (e.key === "Escape") setOpen(false, true); });
   restart.addEventListener("click", function () {
+    if (busy) return; // the pending answer belongs to the current conversation
     keep("localStorage", transcriptKey(), null);
     sender = newSender(); keep("localStorage", KEY, sender);
     entries = []; log.textContent = ""; greet(); input.focus();
