@@ -116,6 +116,7 @@ def test_citizen_asks_gets_cited_answer_uses_quick_reply_and_feedback_and_finds_
     expect(widget(page).locator(".tly-typing")).to_have_count(0)
     assert page.evaluate("window.__typingSeen"), "a typing indicator must show while waiting"
     ARTIFACTS.mkdir(exist_ok=True)
+    citation.scroll_into_view_if_needed()  # the screenshot must show the citation
     page.screenshot(path=str(ARTIFACTS / "widget-desktop-answer.png"))
 
     # Quick reply: the greeting's suggestion buttons send their question.
@@ -169,7 +170,9 @@ def test_phone_layout_is_full_screen_and_answers(open_page, live_server):
     box = dialog.bounding_box()
     assert box["x"] == 0 and box["y"] == 0 and box["width"] == 390 and box["height"] == 844, box
     reply = ask(page, QUESTION)
-    expect(widget(page).locator(f'.tly-sources a[href="{reply["sources"][0]["url"]}"]')).to_be_visible()
+    phone_citation = widget(page).locator(f'.tly-sources a[href="{reply["sources"][0]["url"]}"]')
+    expect(phone_citation).to_be_visible()
+    phone_citation.scroll_into_view_if_needed()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "widget-phone-answer.png"))
     page.get_by_role("button", name="Đóng cửa sổ trợ lý").tap()
