@@ -124,6 +124,7 @@ def discover(paths: list[Path]) -> list[Path]:
         if path.is_dir():
             found.extend(p for p in sorted(path.rglob("*"))
                          if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+                         and p.name.lower() != "readme.md"  # the folder's guide for writers
                          and not any(part.startswith(".") for part in p.relative_to(path).parts))
         else:
             found.append(path)
