@@ -35,6 +35,9 @@ def close_assistant(server, worker) -> None:
 
 
 def serve(host: str, port: int, workers: int = 1, threads: int = 8) -> int:
+    from trolyao.tuning import share_cores
+
+    share_cores(workers)
     TrolyaoServer({
         "bind": f"{host}:{port}",
         "workers": workers,
