@@ -7,12 +7,19 @@ Found by profiling one answer (pyinstrument, see bench/README.md):
   process by rasa_sdk's own executor never crossed a wire and are not re-validated.
 - Rasa resolves each stored event's class by walking all Event subclasses, for every event
   of every tracker it loads. The mapping never changes after import, so it is cached.
+- Loading the Rasa model, DIET and TED each run one training step only to create their
+  weights (tracing the whole training graph and Adam's slots) before reading the saved
+  ones: about half of the cold start and a third of the memory. We create the weights with
+  one eager prediction instead; the saved weights then replace them exactly as before
+  (tests/test_tuning.py checks that predictions are identical). `TROLYAO_FAST_MODEL_LOAD=0`
+  restores Rasa's own loading.
 - torch, TensorFlow and FAISS each start a thread per core by default. With several
   gunicorn workers on 2 cores they fight over the cores; each worker gets its share
   (`TROLYAO_COMPUTE_THREADS`, default: cores / workers, at least 1).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -21,6 +28,7 @@ log = logging.getLogger(__name__)
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 _applied = False
+_rasa_model_load = None  # Rasa's own RasaModel.load, kept for comparison (tests)
 
 
 def share_cores(workers: int) -> None:
@@ -108,6 +116,53 @@ def cache_event_types() -> None:
     Event.resolve_by_type = staticmethod(resolve_by_type)
 
 
+def load_models_for_inference() -> None:
+    from rasa.utils import train_utils
+    from rasa.utils.tensorflow.models import RasaModel
+
+    global _rasa_model_load
+    rasa_load = _rasa_model_load = RasaModel.load.__func__
+
+    def load(cls, model_file_name, model_data_example, predict_data_example=None,
+             finetune_mode=False, *args, **kwargs):
+        if finetune_mode or predict_data_example is None or predict_data_example.is_empty():
+            return rasa_load(cls, model_file_name, model_data_example, predict_data_example,
+                             finetune_mode, *args, **kwargs)
+        import tensorflow as tf
+
+        model = cls(*args, **kwargs)
+        config = kwargs.get("config", {})
+        model.compile(optimizer=tf.keras.optimizers.Adam(config.get("learning_rate", 0.001)),
+                      run_eagerly=config.get("run_eagerly"))
+        generator, _ = train_utils.create_data_generators(
+            model_data=predict_data_example, batch_sizes=1, epochs=1, shuffle=False)
+        batch_in = next(iter(generator))[0]
+        model.predict_step(batch_in)  # eager: creates every weight an answer uses
+        model.load_weights(model_file_name).expect_partial()  # optimizer state not needed
+        # Label embeddings computed from the random weights: compute again, then trace.
+        model.prepared_for_prediction = False
+        model.all_labels_embed = None
+        model._tf_predict_step = None
+        model.run_inference(predict_data_example)
+        return model
+
+    RasaModel.load = classmethod(load)
+
+
+@contextlib.contextmanager
+def rasa_model_loading():
+    """Load models the way Rasa itself does, inside this block."""
+    from rasa.utils.tensorflow.models import RasaModel
+
+    fast = RasaModel.__dict__["load"]
+    if _rasa_model_load is not None:
+        RasaModel.load = classmethod(_rasa_model_load)
+    try:
+        yield
+    finally:
+        RasaModel.load = fast
+
+
 def apply() -> None:
     """Idempotent: the web app, the CLI and tests may all call it."""
     global _applied
@@ -119,4 +174,6 @@ def apply() -> None:
     limit_threads(threads)
     compile_action_response_schema()
     cache_event_types()
+    if os.environ.get("TROLYAO_FAST_MODEL_LOAD", "1") != "0":
+        load_models_for_inference()
     log.debug("tuning applied: %d compute threads", threads)
