@@ -55,7 +55,7 @@ browser-deps:
 	fi
 
 test: setup browser-deps
-	$(BIN)/python -m pytest -q -rfE -m "not soak"
+	$(BIN)/python -m pytest -q -rfE
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow and not browser"

@@ -1,7 +1,7 @@
 """Production serving with gunicorn: each worker builds the app (and loads the models) itself.
 
 No preloading: TensorFlow and the assistant's event-loop thread do not survive a fork, so every
-worker loads its own Rasa agent after forking (~25 s, memory ~1 GB each). Conversations live in
+worker loads its own Rasa agent after forking (~20 s, memory ~1.1 GB each). Conversations live in
 the tracker store (TROLYAO_TRACKER_STORE), so any worker can continue any conversation.
 """
 from __future__ import annotations
