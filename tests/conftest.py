@@ -7,6 +7,7 @@ index is built once into a temporary TROLYAO_HOME, and one Assistant serves all 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
 import threading
@@ -118,3 +119,24 @@ def chat(client):
         assert response.status_code == 200, response.get_data(as_text=True)
         return response.get_json()
     return _chat
+
+
+# The machine's closed network refuses Chromium's background connections: turn them off.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(executable).exists():
+        pytest.fail("Debian chromium is not installed; run `make browser-deps` "
+                    "(apt-get install chromium chromium-driver) before the browser tests")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True,
+                                             args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -7,7 +7,6 @@ and closes the flagged question. The screenshot is kept in test-artifacts/ for a
 from __future__ import annotations
 
 import io
-import shutil
 import uuid
 from pathlib import Path
 
@@ -21,24 +20,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(executable).exists():
-        pytest.fail("Debian chromium is not installed; run `make browser-deps` "
-                    "(apt-get install chromium chromium-driver) before the browser tests")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True,
-                                             args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def make_conversations(assistant, settings) -> dict:

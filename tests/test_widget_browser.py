@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,27 +16,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-# The machine's closed network refuses Chromium's background connections: turn them off.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
 QUESTION = "Đăng ký tạm trú online thế nào?"
 SUGGESTION = "Làm lý lịch tư pháp trên VNeID thế nào?"  # one of the widget's greeting quick replies
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(executable).exists():
-        pytest.fail("Debian chromium is not installed; run `make browser-deps` "
-                    "(apt-get install chromium chromium-driver) before the browser tests")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True,
-                                             args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture()

@@ -183,23 +183,11 @@ async def read_exchanges_via_trackers(tracker_store, include_synthetic: bool = F
     return exchanges
 
 
-def _release(store) -> None:
-    """Close the connections of a store we opened (Rasa wraps the real store in others)."""
-    while hasattr(store, "_tracker_store"):
-        store = store._tracker_store
-    engine = getattr(store, "engine", None)
-    if engine is not None:
-        engine.dispose()
-    client = getattr(store, "red", None)
-    if client is not None:
-        client.close()
-
-
 def read_exchanges_from_settings(settings, include_synthetic: bool = False) -> list[Exchange]:
     """A fresh tracker store object for the configured backend (the CLI: no assistant running)."""
     from rasa.core.tracker_store import TrackerStore
 
-    from trolyao.assistant import tracker_store_endpoint
+    from trolyao.assistant import close_store, tracker_store_endpoint
 
     endpoint = tracker_store_endpoint(settings.tracker_store)
     if endpoint is None:  # memory:// keeps nothing between processes
@@ -210,7 +198,7 @@ def read_exchanges_from_settings(settings, include_synthetic: bool = False) -> l
         try:
             return await read_exchanges(store, include_synthetic)
         finally:
-            _release(store)
+            close_store(store)
 
     return asyncio.run(_read())
 
