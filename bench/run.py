@@ -43,16 +43,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def fold(text: str) -> str:
-    sys.path.insert(0, str(ROOT))
-    from knowledge.textnorm import fold as _fold
-
-    return _fold(text)
-
-
 def load_questions(n: int = 200) -> list[str]:
     lines = [l.strip() for l in (ROOT / "bench" / "questions.txt").read_text(encoding="utf-8")
              .splitlines() if l.strip() and not l.startswith("#")]
+    sys.path.insert(0, str(ROOT))
+    from knowledge.textnorm import fold
+
     variants = lines + [fold(l) for l in lines]
     return [variants[i % len(variants)] for i in range(n)]
 
@@ -209,8 +205,22 @@ async def concurrent_load(url: str, body_for, questions: list[str], clients: int
 
 
 # ---------------------------------------------------------------- the two deployments
-def ours_body(q: str, sender: str) -> dict:
+def chat_body(q: str, sender: str) -> dict:
+    """Our /api/chat and Rasa's REST channel take the same JSON."""
     return {"sender": sender, "message": q}
+
+
+def measure_answering(url: str, rss: "RssSampler", questions: list[str], levels: list[int],
+                      seconds: float) -> dict:
+    """Single-client latency, then throughput per concurrency level (same for both servers)."""
+    rss.phase = "answering"
+    single = asyncio.run(single_client(url, chat_body, questions))
+    print(f"  single client: {short(single)}", flush=True)
+    load = []
+    for clients in levels:
+        load.append(asyncio.run(concurrent_load(url, chat_body, questions, clients, seconds)))
+        print(f"  {clients} clients: {short(load[-1])}", flush=True)
+    return {"single": single, "load": load}
 
 
 def run_ours(env: dict, questions: list[str], levels: list[int], seconds: float, workers: int,
@@ -225,16 +235,9 @@ def run_ours(env: dict, questions: list[str], levels: list[int], seconds: float,
     result: dict = {"deployment": f"trolyao serve (gunicorn, {workers} worker(s), in-process actions)"}
     try:
         with RssSampler([proc.pid]) as rss:
-            wait_for_answer(f"{url}/api/chat", ours_body, proc)
+            wait_for_answer(f"{url}/api/chat", chat_body, proc)
             result["cold_start_s"] = time.perf_counter() - t0
-            rss.phase = "answering"
-            result["single"] = asyncio.run(single_client(f"{url}/api/chat", ours_body, questions))
-            print(f"  single client: {short(result['single'])}", flush=True)
-            result["load"] = []
-            for c in levels:
-                result["load"].append(asyncio.run(concurrent_load(
-                    f"{url}/api/chat", ours_body, questions, c, seconds)))
-                print(f"  {c} clients: {short(result['load'][-1])}", flush=True)
+            result.update(measure_answering(f"{url}/api/chat", rss, questions, levels, seconds))
             rss.phase = "re-indexing"
             result["reindex"] = measure_reindex(url, questions, docs_dir)
         result["memory"] = rss.peaks
@@ -268,7 +271,7 @@ def measure_reindex(url: str, questions: list[str], docs_dir: Path) -> dict:
     while not done.is_set() and i < 2000:
         t = time.perf_counter()
         try:
-            http_json(f"{url}/api/chat", ours_body(questions[i % len(questions)], f"ri-{i}"), timeout=60)
+            http_json(f"{url}/api/chat", chat_body(questions[i % len(questions)], f"ri-{i}"), timeout=60)
         except OSError:
             errors += 1
         latencies.append((time.perf_counter() - t) * 1000)
@@ -278,10 +281,6 @@ def measure_reindex(url: str, questions: list[str], docs_dir: Path) -> dict:
             "during_full_reindex": {"requests": len(latencies), "errors": errors,
                                     "p50_ms": percentile(latencies, 50),
                                     "p95_ms": percentile(latencies, 95)}}
-
-
-def stock_body(q: str, sender: str) -> dict:
-    return {"sender": sender, "message": q}
 
 
 def run_stock(env: dict, questions: list[str], levels: list[int], seconds: float, tmp: Path,
@@ -307,18 +306,11 @@ def run_stock(env: dict, questions: list[str], levels: list[int], seconds: float
     result: dict = {"deployment": "rasa run --enable-api (REST) + rasa run actions"}
     try:
         with RssSampler([server.pid, actions.pid]) as rss:
-            wait_for_answer(url, stock_body, server)
+            wait_for_answer(url, chat_body, server)
             # The first answer that needs the action server also loads its index and model.
-            http_json(url, stock_body("Làm lý lịch tư pháp trên VNeID thế nào?", "warm"), timeout=300)
+            http_json(url, chat_body("Làm lý lịch tư pháp trên VNeID thế nào?", "warm"), timeout=300)
             result["cold_start_s"] = time.perf_counter() - t0
-            rss.phase = "answering"
-            result["single"] = asyncio.run(single_client(url, stock_body, questions))
-            print(f"  single client: {short(result['single'])}", flush=True)
-            result["load"] = []
-            for c in levels:
-                result["load"].append(asyncio.run(concurrent_load(url, stock_body, questions, c,
-                                                                  seconds)))
-                print(f"  {c} clients: {short(result['load'][-1])}", flush=True)
+            result.update(measure_answering(url, rss, questions, levels, seconds))
         result["memory"] = rss.peaks
         result["peak_rss_mb"] = rss.peak["rss_total_mb"]
     finally:

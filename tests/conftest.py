@@ -72,6 +72,14 @@ def knowledge_index(settings):
     return report
 
 
+@pytest.fixture(scope="module")
+def kb(knowledge_index):
+    """The served knowledge base over the session's index (search and decision tests)."""
+    from trolyao import runtime
+
+    return runtime.knowledge_base()
+
+
 @pytest.fixture(scope="session")
 def assistant(settings, rasa_model, knowledge_index):
     from trolyao.assistant import Assistant

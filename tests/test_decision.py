@@ -14,13 +14,6 @@ from knowledge.decision import ANSWER, CLARIFY, DECLINE, decide, in_scope_probab
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def kb(knowledge_index):
-    from trolyao import runtime
-
-    return runtime.knowledge_base()
-
-
 def decision_for(kb, question: str, **kwargs):
     return decide(question, kb.search(question, k=8), **kwargs)
 

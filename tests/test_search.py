@@ -8,13 +8,6 @@ from knowledge.textnorm import strip_diacritics
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def kb(knowledge_index):
-    from trolyao import runtime
-
-    return runtime.knowledge_base()
-
-
 def top_services(kb, question: str, k: int = 8) -> list[str]:
     services: list[str] = []
     for hit in kb.search(question, k=k):

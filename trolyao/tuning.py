@@ -139,10 +139,8 @@ def load_models_for_inference() -> None:
         batch_in = next(iter(generator))[0]
         model.predict_step(batch_in)  # eager: creates every weight an answer uses
         model.load_weights(model_file_name).expect_partial()  # optimizer state not needed
-        # Label embeddings computed from the random weights: compute again, then trace.
+        # Label embeddings were computed from the random weights: recompute them, then trace.
         model.prepared_for_prediction = False
-        model.all_labels_embed = None
-        model._tf_predict_step = None
         model.run_inference(predict_data_example)
         return model
 
