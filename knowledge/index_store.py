@@ -83,7 +83,9 @@ def _sha256_file(path: Path) -> str:
 
 
 def new_version_name() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    """Sortable by time; the letter before the random part keeps the time digits and the hex
+    digits apart, so log redaction never takes "…T105147-294d54" for a 9-digit ID number."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-v" + uuid.uuid4().hex[:6]
 
 
 class IndexStore:

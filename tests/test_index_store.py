@@ -118,3 +118,13 @@ def test_failed_build_leaves_current_version(builder, corpus, monkeypatch):
     assert builder.store.current_version_name() == first
     assert not list(builder.store.versions_dir.glob(".tmp-*")), "temporary folder cleaned up"
     assert builder.store.load().version == first
+
+
+def test_version_names_survive_log_redaction():
+    # Logs name the served version; redaction of ID numbers must not mangle it.
+    from knowledge.index_store import new_version_name
+    from trolyao.redaction import redact
+
+    for _ in range(200):
+        name = new_version_name()
+        assert redact(f"still serving {name}") == f"still serving {name}"
