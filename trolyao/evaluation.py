@@ -10,12 +10,19 @@ Scores, over the ordered, de-duplicated `service` of the returned sources:
 - in scope: Hit@1, Hit@3, MRR; a declined question (fallback or no sources) is a miss,
   and counts as a false decline;
 - out of scope (`oos`): the decline rate.
+Rows may also carry:
+- `facts`: a list of key facts, each a list of alternative strings; the row passes when
+  every fact has an alternative in the reply text (NFC + casefold). Misses are split into
+  declined / wrong service / fact not in our documents / fact in our documents but not in
+  the reply; the reply length (words before "Nguồn:") is reported beside it;
+- `expected_doc`: the document (`<kind>/<name>`, or a list) the first source should be.
 """
 from __future__ import annotations
 
 import json
 import statistics
 import time
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,10 +44,40 @@ class EvalQuestion:
     expected: tuple[str, ...]
     difficulty: str = ""
     source: str = ""
+    facts: tuple[tuple[str, ...], ...] = ()  # each fact: alternative strings
+    expected_doc: tuple[str, ...] = ()
 
     @property
     def out_of_scope(self) -> bool:
         return self.expected == (OOS,)
+
+
+@dataclass
+class Asked:
+    """What the assistant returned for one question."""
+
+    services: list[str]  # services of the sources, best first, de-duplicated
+    declined: bool
+    intent: str | None = None
+    confidence: float = 0.0
+    reason: str = ""
+    text: str = ""  # the reply as the citizen reads it
+    docs: list[str] = field(default_factory=list)  # doc_ids of the sources, best first
+
+
+def norm(text: str) -> str:
+    return unicodedata.normalize("NFC", text).casefold()
+
+
+def fact_in(text: str, fact: Iterable[str]) -> bool:
+    folded = norm(text)
+    return any(norm(alt) in folded for alt in fact)
+
+
+def reply_words(text: str) -> int:
+    """Words of the reply before its sources."""
+    head = text.split("Nguồn:", 1)[0]
+    return len(head.split())
 
 
 @dataclass
@@ -55,6 +92,17 @@ class Outcome:
     intent: str | None = None
     reason: str = ""
     intent_confidence: float = 0.0
+    text: str = ""
+    docs: list[str] = field(default_factory=list)
+    miss: str = ""  # for rows with facts: "" (passed) or why the reply missed a fact
+
+    @property
+    def facts_pass(self) -> bool:
+        return not self.declined and all(fact_in(self.text, f) for f in self.question.facts)
+
+    @property
+    def doc_hit(self) -> bool:
+        return bool(self.docs) and not self.declined and self.docs[0] in self.question.expected_doc
 
     @property
     def rank(self) -> int | None:
@@ -82,13 +130,23 @@ def load_questions(path: str | Path) -> list[EvalQuestion]:
                 if not isinstance(expected, list) or not expected or \
                         not all(isinstance(e, str) and e for e in expected):
                     raise ValueError("'expected' must be a non-empty list of catalog ids or [\"oos\"]")
+                facts = item.get("facts") or []
+                if not isinstance(facts, list) or not all(
+                        isinstance(f, list) and f and all(isinstance(a, str) and a for a in f)
+                        for f in facts):
+                    raise ValueError("'facts' must be a list of non-empty lists of strings")
+                docs = item.get("expected_doc") or []
+                docs = [docs] if isinstance(docs, str) else docs
+                if not isinstance(docs, list) or not all(isinstance(d, str) and d for d in docs):
+                    raise ValueError("'expected_doc' must be a document id or a list of them")
             except (ValueError, KeyError, TypeError) as exc:
                 raise EvalFileError(f"{path}:{lineno}: {exc}") from exc
             if item.get("standalone", True) is False:
                 continue
             questions.append(EvalQuestion(str(item.get("qid", lineno)), text.strip(),
                                           tuple(expected), str(item.get("difficulty", "")),
-                                          str(item.get("source", ""))))
+                                          str(item.get("source", "")),
+                                          tuple(tuple(f) for f in facts), tuple(docs)))
     return questions
 
 
@@ -102,47 +160,90 @@ def services_of(sources: Iterable[dict]) -> list[str]:
 
 
 # ---------------------------------------------------------------- runners
-# text -> (services best first, declined, intent name, intent confidence, decision reason)
-Asker = Callable[[str], tuple[list[str], bool, str | None, float, str]]
+Asker = Callable[[str], Asked]
+# service id -> the text of all its passages, folded for fact look-ups (what our documents say)
+DocumentTexts = dict[str, str]
 
 
 def run(questions: list[EvalQuestion], ask: Asker, strip: bool = False,
-        progress: Callable[[int, int], None] | None = None) -> list[Outcome]:
+        progress: Callable[[int, int], None] | None = None,
+        documents: DocumentTexts | None = None) -> list[Outcome]:
     outcomes = []
     for i, question in enumerate(questions, 1):
         asked = strip_diacritics(question.text) if strip else question.text
         start = time.perf_counter()
-        services, declined, intent, confidence, reason = ask(asked)
+        got = ask(asked)
         seconds = time.perf_counter() - start
-        outcomes.append(Outcome(question, asked, services, declined, seconds, intent, reason,
-                                confidence))
+        outcome = Outcome(question, asked, got.services, got.declined, seconds, got.intent,
+                          got.reason, got.confidence, got.text, got.docs)
+        if question.facts:
+            outcome.miss = classify_miss(outcome, documents or {})
+        outcomes.append(outcome)
         if progress:
             progress(i, len(questions))
     return outcomes
 
 
+def classify_miss(o: Outcome, documents: DocumentTexts) -> str:
+    """Why a row with facts failed: declined / wrong_service / not_in_documents / not_in_reply."""
+    if o.facts_pass:
+        return ""
+    if o.declined:
+        return "declined"
+    if not o.services or o.services[0] not in o.question.expected:
+        return "wrong_service"
+    ours = "\n".join(documents.get(s, "") for s in o.question.expected)
+    missing = [f for f in o.question.facts if not fact_in(o.text, f)]
+    if any(not fact_in(ours, f) for f in missing):
+        return "not_in_documents"
+    return "not_in_reply"
+
+
+def document_texts(knowledge_base) -> DocumentTexts:
+    texts: dict[str, list[str]] = {}
+    for p in knowledge_base.searcher.passages:
+        texts.setdefault(p.service, []).append(f"{p.title}\n{p.section}\n{p.text}")
+    return {s: "\n".join(t) for s, t in texts.items()}
+
+
 def assistant_asker(assistant) -> Asker:
     """Each question as a fresh conversation through the full chat path."""
-    def ask(text: str):
+    def ask(text: str) -> Asked:
         reply = assistant.chat(f"eval-{uuid.uuid4().hex}", text)
         services = services_of(reply.sources)
         declined = bool(reply.fallback) or not services
-        return (services, declined, reply.intent.get("name"),
-                float(reply.intent.get("confidence") or 0.0), "")
+        texts = [m.get("text", "") for m in reply.messages if m.get("text")]
+        return Asked(services, declined, reply.intent.get("name"),
+                     float(reply.intent.get("confidence") or 0.0), "",
+                     texts[0] if texts else "",
+                     [s.get("doc_id", "") for s in reply.sources])
     return ask
 
 
 def search_asker(knowledge_base, catalog, k: int = 8) -> Asker:
-    """Search + decision only (no Rasa): fast, for tuning retrieval and the decline threshold."""
+    """Search + decision + answering, without Rasa: fast, for tuning retrieval, the decline
+    threshold and the answer selection (no conversation context, no NLU entities)."""
+    from knowledge.answering import Answerer, answer_pool
     from knowledge.decision import decide
 
-    def ask(text: str):
+    answerer = Answerer()
+
+    def ask(text: str) -> Asked:
         hits = knowledge_base.search(text, k=k)
         named = [m.service_id for m in catalog.mentions(text)]
         decision = decide(text, hits, None, 0.0, named)
         if not decision.answer:
-            return [], True, None, 0.0, decision.reason
-        return services_of(h.source() for h in hits), False, None, 0.0, decision.reason
+            return Asked([], True, reason=decision.reason)
+        service = hits[0].passage.service
+        composed = answerer.answer(text, answer_pool(knowledge_base, text, hits, service),
+                                   service=service)
+        docs = [h.passage.doc_id for h in hits]
+        reply = ""
+        if composed is not None:
+            reply = composed.text()
+            docs = [composed.doc_id] + [d for d in docs if d != composed.doc_id]
+        return Asked(services_of(h.source() for h in hits), False, reason=decision.reason,
+                     text=reply, docs=list(dict.fromkeys(docs)))
     return ask
 
 
@@ -188,6 +289,19 @@ def summarize(outcomes: list[Outcome], slowest: int = 10) -> dict:
         row["hit3"] += o.rank is not None and o.rank <= 3
         row["declined"] += o.declined
     seconds = [o.seconds for o in outcomes]
+    with_facts = [o for o in outcomes if o.question.facts]
+    answered = [reply_words(o.text) for o in outcomes if not o.declined and o.text]
+    misses: dict[str, int] = {}
+    for o in with_facts:
+        if o.miss:
+            misses[o.miss] = misses.get(o.miss, 0) + 1
+    with_doc = [o for o in outcomes if o.question.expected_doc]
+    facts = {
+        "rows": len(with_facts),
+        "pass_rate": _ratio(sum(o.facts_pass for o in with_facts), len(with_facts)),
+        "misses": {k: _ratio(misses.get(k, 0), len(with_facts)) for k in
+                   ("declined", "wrong_service", "not_in_documents", "not_in_reply")},
+    } if with_facts else None
     return {
         "questions": len(outcomes),
         "in_scope": len(in_scope),
@@ -197,6 +311,13 @@ def summarize(outcomes: list[Outcome], slowest: int = 10) -> dict:
         "mrr": round(sum(1 / r for r in ranks if r) / len(ranks), 4) if ranks else None,
         "oos_decline_rate": _ratio(sum(o.declined for o in oos), len(oos)),
         "false_decline_rate": _ratio(sum(o.declined for o in in_scope), len(in_scope)),
+        "facts": facts,
+        "document": {"rows": len(with_doc),
+                     "first_source_is_expected": _ratio(sum(o.doc_hit for o in with_doc),
+                                                        len(with_doc))} if with_doc else None,
+        "reply_words": {"median": statistics.median(answered),
+                        "p90": sorted(answered)[int(0.9 * (len(answered) - 1))]}
+        if answered else None,
         "seconds_median": round(statistics.median(seconds), 4) if seconds else None,
         "seconds_p95": round(sorted(seconds)[int(0.95 * (len(seconds) - 1))], 4) if seconds else None,
         "per_service": dict(sorted(per_service.items(), key=lambda kv: (-kv[1]["n"], kv[0]))),
@@ -209,7 +330,10 @@ def outcome_record(o: Outcome) -> dict:
     return {"qid": o.question.qid, "text": o.asked, "expected": list(o.question.expected),
             "services": o.services, "declined": o.declined, "rank": o.rank,
             "intent": o.intent, "intent_confidence": round(o.intent_confidence, 4),
-            "reason": o.reason, "seconds": round(o.seconds, 4)}
+            "reason": o.reason, "seconds": round(o.seconds, 4),
+            **({"facts_pass": o.facts_pass, "miss": o.miss} if o.question.facts else {}),
+            **({"doc_hit": o.doc_hit} if o.question.expected_doc else {}),
+            "docs": o.docs[:3], "reply": o.text}
 
 
 def _fmt(value: float | None) -> str:
@@ -225,6 +349,21 @@ def format_report(summary: dict, title: str = "") -> str:
         f"false declines {_fmt(s['false_decline_rate'])}",
         f"out of scope: declined {_fmt(s['oos_decline_rate'])}",
         f"latency: median {s['seconds_median']}s, p95 {s['seconds_p95']}s",
+    ]
+    if s.get("facts"):
+        f = s["facts"]
+        m = f["misses"]
+        lines += [f"answer facts: {_fmt(f['pass_rate'])} of {f['rows']} rows pass; misses: "
+                  f"declined {_fmt(m['declined'])}, wrong service {_fmt(m['wrong_service'])}, "
+                  f"fact not in our documents {_fmt(m['not_in_documents'])}, "
+                  f"in our documents but not in the reply {_fmt(m['not_in_reply'])}"]
+    if s.get("document"):
+        lines.append(f"first source is the expected document: "
+                     f"{_fmt(s['document']['first_source_is_expected'])} of {s['document']['rows']} rows")
+    if s.get("reply_words"):
+        lines.append(f"reply words before the sources: median {s['reply_words']['median']}, "
+                     f"90th percentile {s['reply_words']['p90']}")
+    lines += [
         "",
         f"{'catalog id (most specific expected)':36} {'n':>4} {'Hit@1':>6} {'Hit@3':>6} {'declined':>8}",
     ]
@@ -257,7 +396,8 @@ class EvalRun:
         return data
 
 
-__all__ = ["EvalFileError", "EvalQuestion", "EvalRun", "Outcome", "assistant_asker",
+__all__ = ["Asked", "EvalFileError", "EvalQuestion", "EvalRun", "Outcome", "assistant_asker",
+           "classify_miss", "document_texts", "fact_in",
            "format_report", "load_questions", "outcome_record", "run", "search_asker",
            "services_of", "summarize"]
 
@@ -318,7 +458,8 @@ def cmd_eval(args) -> int:
         return 0
     if args.search_only:
         ask = search_asker(runtime.knowledge_base(), runtime.catalog())
-        evaluation.outcomes = run(questions, ask, strip=args.strip_diacritics, progress=progress)
+        evaluation.outcomes = run(questions, ask, strip=args.strip_diacritics, progress=progress,
+                                  documents=document_texts(runtime.knowledge_base()))
     else:
         from trolyao.assistant import Assistant
 
@@ -328,7 +469,8 @@ def cmd_eval(args) -> int:
         assistant = Assistant(settings).start(watch_index=False)
         try:
             evaluation.outcomes = run(questions, assistant_asker(assistant),
-                                      strip=args.strip_diacritics, progress=progress)
+                                      strip=args.strip_diacritics, progress=progress,
+                                      documents=document_texts(runtime.knowledge_base()))
         finally:
             assistant.close()
     if args.json:

@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 
 def training_inputs(settings: Settings) -> list[Path]:
     bot = settings.bot_dir
-    files = [settings.rasa_config_path, settings.catalog_path, PROJECT_ROOT / "actions" / "aspects.py"]
+    files = [settings.rasa_config_path, settings.catalog_path, PROJECT_ROOT / "knowledge" / "answering" / "aspects.py"]
     files += sorted(p for p in (bot / "domain").rglob("*.yml"))
     files += sorted(p for p in (bot / "data").rglob("*.yml"))
     files += sorted(p for p in (bot / "components").rglob("*.py"))

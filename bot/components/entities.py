@@ -42,7 +42,7 @@ class EntityFinder:
         self.requesters = PhraseMatcher(LLTP_REQUESTER_CUES)
 
     def extract(self, text: str) -> list[dict[str, Any]]:
-        from actions.aspects import detect_aspect
+        from knowledge.answering.aspects import detect_aspect
 
         entities = []
         seen: set[str] = set()

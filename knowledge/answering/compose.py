@@ -1,0 +1,240 @@
+"""The reply: the direct answer first, then the supporting passage, then the source.
+
+Short enough for a phone: the direct answer is one or two sentences (one per question
+part), the details fill up to a word budget from the same passage, in document order. A
+request to do a procedure ("tôi muốn xin …", "làm … thế nào?") gets its steps and a short
+card of where to apply, the fee and the processing time. Every sentence is quoted from a
+document; nothing is composed but the joining words.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from knowledge.answering.aspects import section_matches
+from knowledge.answering.question import DURATION, FEE, PLACE, matches_kind
+from knowledge.answering.selection import ScoredUnit, Selection
+from knowledge.answering.units import Unit, passage_units
+
+# Words before the sources: the usual reply stays under REPLY_WORDS.
+DIRECT_WORDS = 60
+REPLY_WORDS = 105
+# When the direct answer plainly answers (the question's words and the wanted kind of answer
+# are in it), the reply stops here: short replies where sure, more context where not.
+CONFIDENT_WORDS = 60
+# Other passages' sentences join the details when they score at least this share of the best
+# (a second FAQ entry or section that answers the other half of the question).
+RUNNER_UP = 0.8
+STEPS_WORDS = 65
+ITEM_WORDS = 30  # a step or card line longer than this is cut at a word boundary
+CARD_WORDS = 16  # one line of the where / fee / time card
+# A second sentence joins the direct answer when it scores close to the first.
+SECOND_SENTENCE = 0.85
+
+# Buttons under a procedure's answer: the other aspects, one click away.
+ASPECT_BUTTONS = [("steps", "Các bước"), ("documents", "Giấy tờ"), ("fee", "Lệ phí"),
+                  ("time", "Thời gian"), ("channel", "Nộp ở đâu")]
+CARD = [("channel", "Làm ở đâu", PLACE), ("fee", "Lệ phí", FEE),
+        ("time", "Thời gian", DURATION)]
+FAQ_SECTION = "Câu hỏi thường gặp"
+
+
+@dataclass
+class ComposedAnswer:
+    direct: str
+    details: str
+    doc_id: str
+    service: str
+    title: str
+    section: str
+    url: str
+    units: list[Unit] = field(default_factory=list)  # quoted, direct answer first
+    steps: bool = False
+
+    def citation(self) -> str:
+        source = f"[{self.title}]({self.url})" if self.url else self.title
+        section = FAQ_SECTION if self.section.endswith("?") else self.section
+        return f"Nguồn: {source}" + (f", mục {section}" if section else "")
+
+    def text(self) -> str:
+        return "\n\n".join(p for p in (self.direct, self.details, self.citation()) if p)
+
+    def words_before_sources(self) -> int:
+        return len(f"{self.direct} {self.details}".split())
+
+
+def render_unit(unit: Unit, with_lead: bool = True) -> str:
+    if unit.item:
+        lead = f"{unit.lead}\n" if with_lead and unit.lead else ""
+        return f"{lead}- {unit.text}"
+    return unit.text
+
+
+def clip(text: str, limit: int) -> str:
+    tokens = text.split()
+    if len(tokens) <= limit:
+        return text
+    return " ".join(tokens[:limit]).rstrip(",;:") + " …"
+
+
+class AnswerComposer:
+    def compose(self, selection: Selection) -> ComposedAnswer | None:
+        best = selection.best
+        if best is None:
+            return None
+        if selection.analysis.wants_steps and (
+                section_matches(best.unit.passage.section, "steps") or best.unit.numbered):
+            steps = self._steps(selection, best)
+            if steps is not None:
+                return steps
+        chosen = self._with_items(self._direct_units(selection, best))
+        direct = self._join(chosen)
+        limit = CONFIDENT_WORDS if self._confident(best) else REPLY_WORDS
+        budget = limit - len(direct.split())
+        details_units = self._details(best.unit, chosen, min(budget, budget // 2 + 10))
+        budget -= sum(u.words() for u in details_units)
+        details_units += self._runners_up(selection, best, chosen + details_units, budget)
+        details = self._join(details_units, leads=False, previous=chosen) if details_units else ""
+        p = best.unit.passage
+        return ComposedAnswer(direct, details, p.doc_id, p.service, p.title, p.section, p.url,
+                              [u for u in chosen] + details_units)
+
+    # ---------------------------------------------------------------- parts
+    @staticmethod
+    def _direct_units(selection: Selection, best: ScoredUnit) -> list[Unit]:
+        chosen = [s.unit for s in selection.best_per_part()][:2] or [best.unit]
+        budget = DIRECT_WORDS - sum(u.words() for u in chosen)
+        if len(chosen) == 1:
+            # A runner-up from the same passage that scores close: often the second half of
+            # the answer ("15.000 đồng nộp trực tiếp" then "7.000 đồng trực tuyến").
+            for other in selection.ranked[0][1:4]:
+                u = other.unit
+                if u.passage.passage_id == best.unit.passage.passage_id and \
+                        other.score >= SECOND_SENTENCE * best.score and u.words() <= budget:
+                    chosen.append(u)
+                    break
+        chosen.sort(key=lambda u: (u.passage.passage_id != best.unit.passage.passage_id,
+                                   u.passage.passage_id, u.position))
+        return chosen
+
+    @staticmethod
+    def _with_items(chosen: list[Unit]) -> list[Unit]:
+        """A sentence that introduces a list ("Có hai loại phiếu:") answers with its items."""
+        out: list[Unit] = []
+        for u in chosen:
+            out.append(u)
+            if u.item or not u.text.endswith(":"):
+                continue
+            budget = DIRECT_WORDS - sum(x.words() for x in out)
+            for item in passage_units(u.hit)[u.position + 1:]:
+                if not item.item or item.lead != u.text:
+                    break
+                if item.words() > budget and len(out) > 1:
+                    break
+                out.append(item)
+                budget -= item.words()
+        return out
+
+    @staticmethod
+    def _details(best: Unit, used: list[Unit], budget: int) -> list[Unit]:
+        """Neighbouring units of the best unit's passage, nearest first, within the budget."""
+        if budget <= 8:
+            return []
+        units = passage_units(best.hit)
+        used_keys = {(u.passage.passage_id, u.position) for u in used}
+        start = best.position
+        order = sorted(range(len(units)), key=lambda i: (abs(i - start), i < start, i))
+        picked: list[Unit] = []
+        for i in order:
+            u = units[i]
+            if (u.passage.passage_id, u.position) in used_keys:
+                continue
+            size = u.words() + (len(u.lead.split()) if u.item and u.lead else 0)
+            if size > budget:
+                if picked:
+                    break
+                continue
+            picked.append(u)
+            budget -= size
+        picked.sort(key=lambda u: u.position)
+        return picked
+
+    @staticmethod
+    def _confident(best: ScoredUnit) -> bool:
+        s = best.signals
+        return max(s.get("overlap", 0), s.get("heading", 0)) >= 0.85 and s.get("kind", 0) >= 1.0
+
+    @staticmethod
+    def _runners_up(selection: Selection, best: ScoredUnit, used: list[Unit],
+                    budget: int) -> list[Unit]:
+        """Close-scoring units of other passages: the rest of an answer spread over sections."""
+        used_keys = {(u.passage.passage_id, u.position) for u in used}
+        picked: list[Unit] = []
+        for ranked in selection.ranked:
+            for other in ranked[1:8]:
+                u = other.unit
+                if other.score < RUNNER_UP * best.score or budget <= 8:
+                    break
+                if (u.passage.passage_id, u.position) in used_keys or \
+                        u.passage.passage_id == best.unit.passage.passage_id:
+                    continue
+                size = u.words() + (len(u.lead.split()) if u.item and u.lead else 0)
+                if size > budget:
+                    continue
+                picked.append(u)
+                used_keys.add((u.passage.passage_id, u.position))
+                budget -= size
+        return picked
+
+    @staticmethod
+    def _join(units: list[Unit], leads: bool = True, previous: list[Unit] = ()) -> str:
+        """Sentences as a paragraph, list items as a list, each list's lead line once."""
+        out: list[str] = []
+        shown_leads = {u.lead if u.item else u.text for u in [*previous, *units]
+                       if not u.item} | {u.lead for u in previous if u.item}
+        paragraph: list[str] = []
+        for u in units:
+            if u.item:
+                if paragraph:
+                    out.append(" ".join(paragraph))
+                    paragraph = []
+                if u.lead and u.lead not in shown_leads:
+                    out.append(u.lead)
+                    shown_leads.add(u.lead)
+                out.append(f"- {u.text}")
+            else:
+                paragraph.append(u.text)
+        if paragraph:
+            out.append(" ".join(paragraph))
+        return "\n".join(out)
+
+    def _steps(self, selection: Selection, best: ScoredUnit) -> ComposedAnswer | None:
+        """The steps of the best document, then where / fee / time in one line each."""
+        doc_id = best.unit.passage.doc_id
+        doc_units = [u for u in selection.units if u.passage.doc_id == doc_id]
+        steps = [u for u in doc_units if section_matches(u.passage.section, "steps")]
+        if not steps:
+            return None
+        lines, words = [], 0
+        lead = next((u.text for u in steps if not u.item), "")
+        for u in steps:
+            if not u.item:
+                continue
+            line = clip(u.text, ITEM_WORDS)
+            if words + len(line.split()) > STEPS_WORDS and lines:
+                lines.append("- …")
+                break
+            lines.append(f"{len(lines) + 1}. {line}")
+            words += len(line.split())
+        if not lines:
+            return None
+        card = []
+        for aspect, label, kind in CARD:
+            section_units = [u for u in doc_units if section_matches(u.passage.section, aspect)]
+            unit = next((u for u in section_units if matches_kind(u.folded, kind)), None)
+            if unit is not None:
+                card.append(f"- {label}: {clip(unit.text, CARD_WORDS)}")
+        p = steps[0].passage
+        direct = "\n".join(([lead] if lead else []) + lines)
+        quoted = [u for u in steps if u.item][:len(lines)]
+        return ComposedAnswer(direct, "\n".join(card), p.doc_id, p.service, p.title, p.section,
+                              p.url, quoted, steps=True)

@@ -1,0 +1,241 @@
+"""Question analysis: what kind of answer a citizen wants, about which aspect and which case.
+
+"Bao nhiêu tuổi thì được làm bằng lái?" wants an age; "Thông báo 323 ban hành ngày nào?" a
+date; "mất bao lâu?" a duration; "có phải xóa tạm trú cũ không?" a yes/no verdict. The
+answer selector (selection.py) prefers sentences that contain that kind of answer, so the
+reply states the fact instead of the section's first paragraph.
+
+Everything works on folded text (no tone marks), so "bao nhieu tuoi" and "bao nhiêu tuổi"
+are the same question. A message with several questions ("thủ tục thế nào? có bắt buộc
+chụp ảnh không?") is cut into parts, each analysed on its own.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from knowledge.answering.aspects import detect_aspects
+from knowledge.textnorm import fold, nfc
+
+# Kinds of answer. Each is recognised in a question by folded cue phrases and in a
+# candidate sentence by a pattern (ANSWER_PATTERNS).
+NUMBER, PERCENT, DATE, DURATION, FEE, AGE, PLACE, BODY = (
+    "number", "percent", "date", "duration", "fee", "age", "place", "body")
+DOCUMENTS, STEPS, VERDICT, FORM, PENALTY, LIST, WHO = (
+    "documents", "steps", "verdict", "form", "penalty", "list", "who")
+# Kinds precise enough that a sentence without one does not answer the question.
+SPECIFIC_KINDS = frozenset({PERCENT, DATE, DURATION, FEE, AGE, FORM, PENALTY})
+
+# Folded cue phrases per kind; a word boundary is required on both sides.
+ANSWER_CUES: dict[str, list[str]] = {
+    PERCENT: ["phan tram", "bao nhieu %", "ty le", "ti le"],
+    DATE: ["ngay nao", "bao gio", "khi nao", "thoi diem nao", "tu ngay nao", "nam nao",
+           "thang nao", "luc nao", "hieu luc", "ngay bao nhieu", "han chot", "den ngay",
+           "ban hanh ngay", "to chuc ngay", "ky ngay"],
+    DURATION: ["bao lau", "may ngay", "bao nhieu ngay", "thoi han", "thoi gian", "trong vong",
+               "may thang", "bao nhieu thang", "may nam", "bao nhieu nam", "may gio",
+               "bao nhieu gio", "mat bao lau", "lau khong", "ngay lam viec"],
+    FEE: ["le phi", "phi", "bao nhieu tien", "mat tien", "ton tien", "chi phi", "mien phi",
+          "muc thu", "gia bao nhieu", "het bao nhieu", "nop tien", "tien"],
+    AGE: ["bao nhieu tuoi", "may tuoi", "do tuoi", "tuoi nao", "tu bao nhieu tuoi", "tuoi"],
+    PLACE: ["o dau", "noi nao", "cho nao", "den dau", "nop o", "lam o", "tra cuu o",
+            "trang nao", "website nao", "ung dung nao", "tai dau", "kenh nao"],
+    BODY: ["co quan nao", "ai ban hanh", "ai ky", "don vi nao", "ai chu tri", "ai phu trach",
+           "ai chiu trach nhiem", "trach nhiem", "tham quyen", "ai cap", "ai duoc", "ai phai",
+           "nhung ai", "ai"],
+    DOCUMENTS: ["giay to", "ho so", "can gi", "can nhung gi", "thanh phan", "gom nhung",
+                "bao gom", "chuan bi", "mang theo", "tai lieu"],
+    STEPS: ["cac buoc", "lam the nao", "the nao", "nhu the nao", "ra sao", "cach lam",
+            "cach", "huong dan", "quy trinh", "lam sao", "trinh tu", "thu tuc"],
+    VERDICT: ["co duoc", "duoc khong", "co phai", "phai khong", "co can", "can khong",
+              "co bi", "bi phat khong", "co bat buoc", "bat buoc", "hay khong", "dung khong",
+              "co mat", "co the", "khong"],
+    FORM: ["mau nao", "mau don", "to khai", "bieu mau", "mau so", "mau"],
+    PENALTY: ["phat", "xu phat", "xu ly", "che tai", "bi gi"],
+    NUMBER: ["bao nhieu", "may", "so luong", "muc", "chi tieu"],
+    WHO: ["doi tuong", "doi tuong nao", "ai duoc", "nhung ai", "ai co the", "ai phai",
+          "nguoi nao", "truong hop nao", "khi nao thi"],
+    LIST: ["gom", "nhung gi", "nhung nao", "truong hop nao", "nhom", "loai", "noi dung"],
+}
+
+# What an answering sentence of each kind contains (folded text).
+_NUM = r"\d[\d.,]*"
+ANSWER_PATTERNS: dict[str, re.Pattern] = {
+    PERCENT: re.compile(rf"{_NUM}\s?%|phan tram"),
+    DATE: re.compile(r"\b\d{1,2}\s?[/-]\s?\d{1,2}(\s?[/-]\s?\d{2,4})?\b|\bngay \d{1,2}\b|"
+                     r"\bthang \d{1,2}\b|\bnam (19|20)\d\d\b|\bquy [1-4i]"),
+    DURATION: re.compile(rf"\b{_NUM} (ngay|thang|nam|gio|tuan|phut)\b|ngay lam viec|trong ngay|"
+                         r"\b(mot|hai|ba|bay|muoi|muoi lam|ba muoi|sau muoi) (ngay|thang|nam|gio)\b"),
+    FEE: re.compile(rf"\b{_NUM}\s?(dong|d|vnd|nghin|ngan|trieu)\b|mien (le )?phi|khong (thu|mat) "
+                    r"(le )?phi|0 dong|khong dong|le phi|muc thu|\bphi\b"),
+    AGE: re.compile(rf"\b{_NUM} tuoi\b|\btuoi\b|tre em|chua thanh nien|nguoi cao tuoi"),
+    PLACE: re.compile(r"\bcong an\b|\bubnd\b|uy ban nhan dan|mot cua|trung tam phuc vu|"
+                      r"cong dich vu cong|\bvneid\b|ung dung|\bgov\.vn\b|\.vn\b|buu dien|"
+                      r"buu chinh|\btai\b|\bnoi\b|\bphuong\b|\bxa\b"),
+    BODY: re.compile(r"\bbo\b|\bso\b|\bubnd\b|uy ban|chinh phu|thu tuong|van phong|cong an|"
+                     r"\bcuc\b|co quan|to cong nghe|\bthanh pho\b|\bbo truong\b|chu tich"),
+    DOCUMENTS: re.compile(r"to khai|ban sao|ban chinh|giay|anh|hop dong|van ban|\bmau\b|"
+                          r"xuat trinh|chung nhan|chung minh"),
+    STEPS: re.compile(r"\bchon\b|dang nhap|nhan\b|\bbam\b|\bkhai\b|\bnop\b|tai len|thanh toan|"
+                      r"buoc|\bvao\b|truy cap"),
+    VERDICT: re.compile(r"\bkhong (can|phai|bat buoc|duoc|bi)\b|\bduoc\b|\bbat buoc\b|"
+                        r"\bphai\b|\bco the\b|\bkhong\b"),
+    FORM: re.compile(r"\bmau\b|\b[a-z]{2,3} ?\d{2}[a-z]?\b|\b\d{1,2}/[a-z]{2,5}\b|to khai"),
+    PENALTY: re.compile(rf"phat|{_NUM}\s?(dong|trieu)\b|xu ly|thu hoi|truy cuu"),
+    NUMBER: re.compile(rf"\b{_NUM}\b|\b(mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi)\b"),
+    WHO: re.compile(r"\bcong dan\b|\bnguoi\b|\btre\b|\btu du\b|\bduoi\b|\btuoi\b|"
+                    r"\btruong hop\b|\bkhi\b|\bneu\b"),
+    LIST: re.compile(r"^\s*[-*•]|\d+[.)] |;|:"),
+}
+
+# Kinds whose cue is a more specific question than the others in the same message
+# ("bao nhiêu tuổi" beats "bao nhiêu"; "mẫu nào" beats "hồ sơ").
+_SPECIFIC_FIRST = [PERCENT, AGE, DATE, DURATION, FEE, FORM, PENALTY, BODY, PLACE, DOCUMENTS,
+                   WHO, VERDICT, STEPS, LIST, NUMBER]
+
+# Kinds a cue implies together: a fee question is also a number question, etc.
+_IMPLIED = {PERCENT: [NUMBER], AGE: [NUMBER], FEE: [NUMBER], DURATION: [NUMBER],
+            PENALTY: [FEE, NUMBER]}
+
+# Words that name a specific case of a procedure: an answer about that case is better
+# than a general one ("làm căn cước cho con dưới 14 tuổi", "bị mất", "nộp trực tiếp").
+CASE_CUES: dict[str, list[str]] = {
+    "child": ["cho con", "tre em", "tre so sinh", "so sinh", "duoi 14 tuoi", "duoi 6 tuoi",
+              "chua thanh nien", "con toi", "be", "chau"],
+    "elderly": ["nguoi cao tuoi", "nguoi gia", "tren 60", "cao tuoi"],
+    "disability": ["khuyet tat"],
+    "abroad": ["nuoc ngoai", "o nuoc ngoai", "viet kieu", "dinh cu"],
+    "foreigner": ["nguoi nuoc ngoai", "yeu to nuoc ngoai", "quoc tich"],
+    "lost": ["bi mat", "mat the", "mat giay", "lam mat", "that lac", "mat ho chieu", "bao mat"],
+    "damaged": ["hu hong", "hong", "rach"],
+    "wrong_data": ["sai thong tin", "sai sot", "nham", "dieu chinh", "sua thong tin", "sai"],
+    "expired": ["het han", "qua han", "tre han", "muon"],
+    "online": ["online", "truc tuyen", "qua mang", "tren mang", "vneid", "dich vu cong",
+               "tren dien thoai", "ung dung"],
+    "in_person": ["truc tiep", "den tru so", "tai tru so", "mot cua"],
+    "hanoi": ["ha noi", "thu do"],
+    "locked": ["bi khoa", "khoa tai khoan", "mo khoa"],
+    "proxy": ["uy quyen", "lam thay", "nho nguoi", "lam ho"],
+    "renewal": ["gia han"],
+    "removal": ["xoa dang ky", "xoa tam tru", "xoa thuong tru", "huy"],
+}
+
+# A request to do a procedure, with no particular aspect: answer with its steps.
+_REQUEST_CUES = ["toi muon", "em muon", "minh muon", "can lam", "muon xin", "muon lam",
+                 "muon dang ky", "xin cap", "lam the nao de", "cach nao de", "lam sao de"]
+
+
+def _cue_regex(cues: list[str]) -> re.Pattern:
+    ordered = sorted(set(cues), key=len, reverse=True)
+    return re.compile(r"(?<![\w%])(" + "|".join(re.escape(c) for c in ordered) + r")(?![\w])")
+
+
+_KIND_RE = {kind: _cue_regex(cues) for kind, cues in ANSWER_CUES.items()}
+_CASE_RE = {case: _cue_regex(cues) for case, cues in CASE_CUES.items()}
+_REQUEST_RE = _cue_regex(_REQUEST_CUES)
+# Where one question ends and the next begins inside a message.
+_PART_SPLIT = re.compile(r"(?<=\?)\s+|(?<=[.!;])\s+(?=\S+[^.!;?]*\?)")
+# "có ... không" with anything in between: a yes/no question.
+_YES_NO = re.compile(r"(^|\s)(co|da|duoc|phai|can)\s.*\s(khong|chua)\s*\??\s*$")
+
+
+@dataclass
+class QuestionPart:
+    """One question of a message."""
+
+    text: str
+    wanted: list[str] = field(default_factory=list)  # kinds of answer, most specific first
+    aspects: list[str] = field(default_factory=list)  # procedure aspects cued, strongest first
+    cases: list[str] = field(default_factory=list)  # specific cases named
+
+    @property
+    def kind(self) -> str | None:
+        return self.wanted[0] if self.wanted else None
+
+
+@dataclass
+class QuestionAnalysis:
+    text: str
+    parts: list[QuestionPart]
+    request: bool = False  # "tôi muốn xin …": the citizen wants to do it, no aspect asked
+
+    @property
+    def wanted(self) -> list[str]:
+        out: list[str] = []
+        for part in self.parts:
+            out += [k for k in part.wanted if k not in out]
+        return out
+
+    @property
+    def aspects(self) -> list[str]:
+        out: list[str] = []
+        for part in self.parts:
+            out += [a for a in part.aspects if a not in out]
+        return out
+
+    @property
+    def cases(self) -> list[str]:
+        out: list[str] = []
+        for part in self.parts:
+            out += [c for c in part.cases if c not in out]
+        return out
+
+    @property
+    def wants_steps(self) -> bool:
+        """Asked how to do it, or asked to do it, and nothing more specific."""
+        specific = [k for k in self.wanted if k not in (STEPS, VERDICT, LIST, NUMBER, PLACE)]
+        return not specific and (STEPS in self.wanted or self.request)
+
+
+class QuestionAnalyzer:
+    """Text -> QuestionAnalysis. Stateless and cheap (regular expressions on folded text)."""
+
+    def analyze(self, text: str) -> QuestionAnalysis:
+        text = nfc(text).strip()
+        pieces = [p.strip() for p in _PART_SPLIT.split(text) if p and p.strip()]
+        parts = [self.analyze_part(p) for p in pieces] or [self.analyze_part(text)]
+        # Keep parts that ask something; a lead-in sentence ("Tôi ở Hà Nội.") adds its cases.
+        asking = [p for p in parts if p.wanted or p.aspects] or parts[:1]
+        lead_cases = [c for p in parts if p not in asking for c in p.cases]
+        for part in asking:
+            part.cases += [c for c in lead_cases if c not in part.cases]
+        folded = fold(text)
+        return QuestionAnalysis(text, asking, bool(_REQUEST_RE.search(folded)))
+
+    def analyze_part(self, text: str) -> QuestionPart:
+        folded = " ".join(fold(text).replace("?", " ? ").split())
+        found: list[tuple[int, str]] = []
+        for kind in _SPECIFIC_FIRST:
+            match = _KIND_RE[kind].search(folded)
+            if not match:
+                continue
+            if kind == VERDICT and match.group(1) == "khong" and not _YES_NO.search(folded):
+                continue  # "không" alone is a negation, not a yes/no question
+            found.append((_SPECIFIC_FIRST.index(kind), kind))
+        if _YES_NO.search(folded) and all(k != VERDICT for _, k in found):
+            found.append((_SPECIFIC_FIRST.index(VERDICT), VERDICT))
+        wanted: list[str] = []
+        for _, kind in sorted(found):
+            if kind not in wanted:
+                wanted.append(kind)
+        for kind in list(wanted):
+            for implied in _IMPLIED.get(kind, []):
+                if implied not in wanted:
+                    wanted.append(implied)
+        # A bare "bao nhiêu" next to a more specific kind adds nothing.
+        if len(wanted) > 1 and NUMBER in wanted and wanted.index(NUMBER) == 0:
+            wanted.remove(NUMBER)
+            wanted.append(NUMBER)
+        cases = [case for case, pattern in _CASE_RE.items() if pattern.search(folded)]
+        aspects = [a for a, _, _ in detect_aspects(text)]
+        return QuestionPart(text, wanted, aspects, cases)
+
+
+def matches_kind(folded_sentence: str, kind: str) -> bool:
+    """Whether a (folded) sentence contains an answer of this kind."""
+    pattern = ANSWER_PATTERNS.get(kind)
+    return bool(pattern and pattern.search(folded_sentence))
+
+
+def case_cues(folded_text: str) -> list[str]:
+    return [case for case, pattern in _CASE_RE.items() if pattern.search(folded_text)]
