@@ -15,11 +15,11 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import lltp
-from actions.aspects import section_matches
 from actions.context import Turn, button_turn, resolve_turn
-from actions.replies import (FEEDBACK_BUTTONS, FEEDBACK_QUESTION, candidate_buttons,
-                             clarify_message, decline_message, format_answer, location_note,
+from actions.replies import (FEEDBACK_BUTTONS, FEEDBACK_QUESTION, aspect_buttons,
+                             candidate_buttons, clarify_message, decline_message, location_note,
                              meta_payload)
+from knowledge.answering import Answerer, answer_pool
 from knowledge.decision import CLARIFY, decide
 from knowledge.index_store import IndexUnavailable
 from trolyao import runtime
@@ -31,6 +31,8 @@ FORM_ACTIONS = {"lltp_form", "action_deactivate_loop"}
 HANDOFF_AFTER_FAILURES = 2
 # A follow-up reads every section of its service's documents (a few documents x 7 sections).
 FOLLOWUP_HITS = 30
+# The answering stage is stateless: one for the process.
+ANSWERER = Answerer()
 
 
 def control(choice_needed: bool = False, handoff_due: bool = False) -> list[dict]:
@@ -42,6 +44,10 @@ def control(choice_needed: bool = False, handoff_due: bool = False) -> list[dict
     if not choice_needed and not handoff_due:
         events.append(FollowupAction("action_listen"))
     return events
+
+
+def button_like(text: str) -> bool:
+    return text.startswith("/")
 
 
 def entity_values(tracker: Tracker, name: str) -> list[str]:
@@ -67,8 +73,9 @@ class ActionAnswerQuestion(Action):
             # Nothing said here: a rule runs lltp_form, which asks the missing choice.
             return [SlotSet("service", turn.service), SlotSet("aspect", turn.aspect),
                     SlotSet("feedback_pending", False)] + control(choice_needed=True)
+        kb = runtime.knowledge_base()
         try:
-            hits = self.search(runtime.knowledge_base(), turn)
+            hits = self.search(kb, turn)
         except IndexUnavailable as exc:
             log.error("knowledge index unavailable: %s", exc)
             dispatcher.utter_message(text=decline_message(runtime.settings(), unavailable=True))
@@ -80,7 +87,14 @@ class ActionAnswerQuestion(Action):
         if not decision.answer:
             return self.fail(dispatcher, tracker, turn, hits, decision, intent.get("name"),
                              catalog)
-        return self.answer(dispatcher, tracker, turn, hits, note, intent.get("name"))
+        try:
+            return self.answer(dispatcher, tracker, turn, hits, note, intent.get("name"), kb,
+                               catalog)
+        except IndexUnavailable as exc:  # the index went away between search and answer
+            log.error("knowledge index unavailable: %s", exc)
+            dispatcher.utter_message(text=decline_message(runtime.settings(), unavailable=True))
+            dispatcher.utter_message(json_message=meta_payload([], fallback=True))
+            return control()
 
     def read_turn(self, tracker: Tracker, catalog) -> tuple[Turn, str]:
         """What this message asks, and a note to put before the answer (the LLTP choice)."""
@@ -99,6 +113,17 @@ class ActionAnswerQuestion(Action):
                             entity_values(tracker, "aspect"), entity_texts(tracker, "service"),
                             tracker.get_slot("service"), tracker.get_slot("aspect"),
                             catalog.short_name)
+        if turn.followup and not turn.named and not button_like(text):
+            # Names a service the NLU did not tag ("… phiếu lý lịch tư pháp …" typed oddly,
+            # or a document alias): that is a new question, not a follow-up.
+            try:
+                other = [s for s in runtime.knowledge_base().named_services(text)
+                         if s != turn.service]
+            except IndexUnavailable:
+                other = []
+            if other:
+                turn = Turn(other[0], None if turn.aspect_kept else turn.aspect, text,
+                            named=[other[0]])
         if turn.named and not turn.followup and \
                 turn.named[0] not in {m.service_id for m in catalog.mentions(text)}:
             # Named with a typo or a synonym the search's alias matching does not know.
@@ -117,20 +142,39 @@ class ActionAnswerQuestion(Action):
 
     @staticmethod
     def answer(dispatcher, tracker: Tracker, turn: Turn, hits, note: str,
-               intent_name: str | None) -> list[dict]:
-        """Quote the chosen passage with its source, then ask whether it helped."""
-        best = choose_passage(hits, turn.service, turn.aspect, turn.followup,
-                              tracker.get_slot("document"))
-        ordered = [best] + [h for h in hits if h is not best]
-        parts = [note, format_answer(best)]
+               intent_name: str | None, kb, catalog) -> list[dict]:
+        """The direct answer, its details and source, buttons for the other aspects, then
+        the feedback question (knowledge/answering does the choosing and the wording)."""
+        text = (tracker.latest_message.get("text") or "").strip()
+        button = text.startswith("/")
+        service = turn.service or hits[0].passage.service
+        # A question naming several services is answered from whichever answers it.
+        services = list(dict.fromkeys(turn.named)) if len(set(turn.named)) > 1 else [service]
+        previous_doc = tracker.get_slot("document") if turn.followup else None
+        pool = answer_pool(kb, turn.query, hits, services)
+        composed = ANSWERER.answer(
+            "" if button else text, pool, service=service if len(services) == 1 else None,
+            previous_doc=previous_doc,
+            query=turn.query if (turn.followup or button) else None,
+            aspect=turn.aspect if (turn.aspect_kept or button) else None)
+        if composed is None:  # no passage of the service could be read
+            return ActionAnswerQuestion.fail(dispatcher, tracker, turn, hits,
+                                             decide(turn.query, [], None, 0.0), intent_name,
+                                             catalog)
+        first = next((h for h in pool if h.passage.doc_id == composed.doc_id), pool[0])
+        ordered = [first] + [h for h in hits + pool if h.passage.doc_id != composed.doc_id]
+        parts = [note, composed.text()]
         location = tracker.get_slot("location")
         if location and (turn.aspect in ("channel", "help") or intent_name == "ask_help_channel"):
             parts.append(location_note(location))
-        dispatcher.utter_message(text="\n\n".join(p for p in parts if p))
-        dispatcher.utter_message(json_message=meta_payload(ordered, fallback=False))
+        asked = turn.aspect or ("steps" if composed.steps else None)
+        buttons = aspect_buttons(composed.service, asked, catalog)
+        dispatcher.utter_message(text="\n\n".join(p for p in parts if p), buttons=buttons or None)
+        dispatcher.utter_message(json_message=meta_payload(ordered, fallback=False,
+                                                           quoted=composed))
         dispatcher.utter_message(text=FEEDBACK_QUESTION, buttons=FEEDBACK_BUTTONS)
-        return [SlotSet("service", best.passage.service), SlotSet("aspect", turn.aspect),
-                SlotSet("document", best.passage.doc_id), SlotSet("failure_count", 0.0),
+        return [SlotSet("service", composed.service), SlotSet("aspect", turn.aspect),
+                SlotSet("document", composed.doc_id), SlotSet("failure_count", 0.0),
                 SlotSet("feedback_pending", True)] + control()
 
     @staticmethod
@@ -175,34 +219,3 @@ class ActionAnswerQuestion(Action):
         dispatcher.utter_message(json_message=meta_payload(hits, fallback=True))
         return events + control()
 
-
-def choose_passage(hits, service: str | None, aspect: str | None, followup: bool = False,
-                   previous_doc: str | None = None):
-    """The passage to quote: of the asked service, from the section answering the aspect.
-
-    A follow-up stays in the document of the previous answer ("gia hạn tạm trú" then "mất bao
-    lâu?"), or else the service's main document (`<kind>/<service-id>`); a new question takes
-    the best-scoring matching section close to the top hit."""
-    pool = [h for h in hits if service and h.passage.service == service] or hits
-    top = pool[0]
-    if not aspect:
-        return top
-    sections = [h for h in pool if section_matches(h.passage.section, aspect)]
-    if followup and sections:
-        for hit in sections:
-            if previous_doc and hit.passage.doc_id == previous_doc:
-                return hit
-        for hit in sections:
-            if is_main_document(hit.passage.doc_id, service):
-                return hit
-        return sections[0]
-    for hit in sections:
-        if hit.score >= top.score * 0.7:
-            return hit
-    return top
-
-
-def is_main_document(doc_id: str, service: str | None) -> bool:
-    """Documents are named after their service; the one named exactly so is the overview
-    ("procedure/tam-tru" beside "procedure/tam-tru-gia-han")."""
-    return bool(service) and doc_id.rsplit("/", 1)[-1] == service

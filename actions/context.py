@@ -7,6 +7,9 @@ and which aspect (steps, fee, time, ...) a message is about, and the query to se
   names a new one): "còn phí?" -> fee of the same service;
 - a follow-up that names another service switches service and keeps the aspect:
   "thế còn đăng ký tạm trú?" -> fee of tạm trú;
+- a message that names no service but an aspect ("mất bao lâu thì có kết quả?", "cần giấy
+  tờ gì?") or a short one stays on the current service: it is never sent to "which
+  procedure?" while a service is in context;
 - a new full question starts afresh: its own service, its own aspect or none.
 """
 from __future__ import annotations
@@ -79,7 +82,7 @@ def resolve_turn(text: str, services_now: list[str], aspects_now: list[str],
         query = f"{text} {ASPECT_LABELS.get(aspect, '')}".strip() if keep else text
         return Turn(services_now[0], aspect, query, followup=keep or cue, aspect_kept=keep,
                     named=list(services_now))
-    if slot_service and (cue or len(words(text)) <= SHORT_FOLLOWUP):
+    if slot_service and (cue or aspect_now is not None or len(words(text)) <= SHORT_FOLLOWUP):
         keep = aspect_now is None and slot_aspect is not None
         aspect = slot_aspect if keep else aspect_now
         query = f"{service_name(slot_service)} {text}"

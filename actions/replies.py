@@ -1,23 +1,12 @@
-"""How answers look: the cited passage, the decline message, buttons, the metadata payload."""
+"""How replies look around the answer (knowledge/answering composes the answer itself): the
+decline and clarify messages, buttons, the metadata payload."""
 from __future__ import annotations
 
+import json
+
+from knowledge.answering import ASPECT_BUTTONS
 from knowledge.catalog import Catalog
 from trolyao.protocol import META_KEY
-
-MAX_ANSWER_CHARS = 900
-
-
-def format_answer(hit) -> str:
-    p = hit.passage
-    text = p.text.strip()
-    if len(text) > MAX_ANSWER_CHARS:
-        cut = text.rfind("\n", 0, MAX_ANSWER_CHARS)
-        cut = cut if cut > MAX_ANSWER_CHARS // 2 else text.rfind(" ", 0, MAX_ANSWER_CHARS)
-        text = text[:cut].rstrip() + " …"
-    heading = f"**{p.title}**" + (f" — {p.section}" if p.section else "")
-    source = f"[{p.title}]({p.url})" if p.url else p.title
-    return f"{heading}\n\n{text}\n\nNguồn: {source}"
-
 
 def decline_message(settings, unavailable: bool = False, topic: str = "") -> str:
     if unavailable:
@@ -47,6 +36,20 @@ def candidate_buttons(service_ids: list[str], catalog: Catalog, limit: int = 3) 
     """One button per candidate service; clicking it asks about that service."""
     return [{"title": catalog.short_name(s), "payload": f'/ask_procedure{{"service":"{s}"}}'}
             for s in service_ids[:limit]]
+
+
+def aspect_buttons(service: str, asked: str | None, catalog: Catalog,
+                   limit: int = 4) -> list[dict]:
+    """Under a procedure's answer: the other aspects of the same service, one click away."""
+    if service not in catalog or catalog.by_id[service].kind != "procedure":
+        return []
+    buttons = []
+    for aspect, title in ASPECT_BUTTONS:
+        if aspect == asked:
+            continue
+        entities = json.dumps({"service": service, "aspect": aspect}, separators=(",", ":"))
+        buttons.append({"title": title, "payload": f"/ask_procedure{entities}"})
+    return buttons[:limit]
 
 
 def clarify_message(has_candidates: bool) -> str:
@@ -82,16 +85,23 @@ FEEDBACK_BUTTONS = [
 ]
 
 
-def meta_payload(hits, fallback: bool) -> dict:
-    """Sources (one per document, best first) and the chosen passages, for the API and logs."""
+def meta_payload(hits, fallback: bool, quoted=None) -> dict:
+    """Sources (one per document, best first) and the chosen passages, for the API and logs.
+
+    `quoted`: the ComposedAnswer; its quoted passage is listed first, as the citizen reads it."""
     sources, passages, docs = [], [], set()
     for hit in hits:
         if hit.passage.doc_id in docs:
             continue
         docs.add(hit.passage.doc_id)
         sources.append(hit.source())
-        passages.append({"doc_id": hit.passage.doc_id, "section": hit.passage.section,
-                         "text": hit.passage.text, "score": round(hit.score, 4)})
+        text, section = hit.passage.text, hit.passage.section
+        if quoted is not None and hit.passage.doc_id == quoted.doc_id and not passages:
+            # What the reply quotes, from the section it quotes first.
+            section = sources[-1]["section"] = quoted.section
+            text = "\n".join(u.text for u in quoted.units) or text
+        passages.append({"doc_id": hit.passage.doc_id, "section": section,
+                         "text": text, "score": round(hit.score, 4)})
     if fallback:
         # A declined answer cites nothing; the candidates are suggestions only.
         return {META_KEY: {"sources": [], "candidates": sources[:3], "passages": passages[:3],

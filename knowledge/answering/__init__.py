@@ -58,10 +58,14 @@ SERVICE_PASSAGES = 150
 OTHER_PASSAGES = 4
 
 
-def answer_pool(knowledge_base, query: str, hits: list, service: str) -> list:
-    """Every passage of `service`, ranked for `query`, then the best few of other services."""
-    own = knowledge_base.search(query, k=SERVICE_PASSAGES, services=[service]) if query else []
+def answer_pool(knowledge_base, query: str, hits: list, services: str | list[str]) -> list:
+    """Every passage of the answered service(s), ranked for `query`, then the best few of
+    other services. Several services when the question names several ("thuê trọ thì đăng
+    ký thường trú hay tạm trú?"): the sentence that answers decides which is cited."""
+    services = [services] if isinstance(services, str) else list(services)
+    own = knowledge_base.search(query, k=SERVICE_PASSAGES * len(services),
+                                services=services) if query else []
     own_ids = {h.passage.passage_id for h in own}
-    others = [h for h in hits if h.passage.service != service
+    others = [h for h in hits if h.passage.service not in services
               and h.passage.passage_id not in own_ids][:OTHER_PASSAGES]
     return own + others

@@ -8,15 +8,17 @@ document; nothing is composed but the joining words.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 
 from knowledge.answering.aspects import section_matches
-from knowledge.answering.question import DURATION, FEE, PLACE, matches_kind
-from knowledge.answering.selection import ScoredUnit, Selection
+from knowledge.answering.question import DURATION, FEE, PLACE
+from knowledge.answering.selection import ScoredUnit, Selection, terms
 from knowledge.answering.units import Unit, passage_units
 
 # Words before the sources: the usual reply stays under REPLY_WORDS.
 DIRECT_WORDS = 60
+LIST_WORDS = 75  # a list answer (papers, rates, cases) may take more
 REPLY_WORDS = 105
 # When the direct answer plainly answers (the question's words and the wanted kind of answer
 # are in it), the reply stops here: short replies where sure, more context where not.
@@ -24,9 +26,9 @@ CONFIDENT_WORDS = 60
 # Other passages' sentences join the details when they score at least this share of the best
 # (a second FAQ entry or section that answers the other half of the question).
 RUNNER_UP = 0.8
-STEPS_WORDS = 65
-ITEM_WORDS = 30  # a step or card line longer than this is cut at a word boundary
-CARD_WORDS = 16  # one line of the where / fee / time card
+STEPS_WORDS = 80
+ITEM_WORDS = 24  # a step or list item longer than this is cut at a word boundary
+CARD_WORDS = 20  # one line of the where / fee / time card
 # A second sentence joins the direct answer when it scores close to the first.
 SECOND_SENTENCE = 0.85
 
@@ -36,6 +38,12 @@ ASPECT_BUTTONS = [("steps", "Các bước"), ("documents", "Giấy tờ"), ("fee
 CARD = [("channel", "Làm ở đâu", PLACE), ("fee", "Lệ phí", FEE),
         ("time", "Thời gian", DURATION)]
 FAQ_SECTION = "Câu hỏi thường gặp"
+# A card line states a value: an amount or "miễn phí", a number of days, a named channel.
+_CARD_VALUE = {
+    FEE: re.compile(r"\d[\d.]* ?(dong|d)\b|mien (le )?phi|khong (thu|mat)|0 dong"),
+    DURATION: re.compile(r"\d+ (ngay|gio|thang)|trong ngay"),
+    PLACE: re.compile(r"vneid|cong dich vu cong|dichvucong|ung dung|cong an|ubnd|mot cua"),
+}
 
 
 @dataclass
@@ -62,6 +70,11 @@ class ComposedAnswer:
         return len(f"{self.direct} {self.details}".split())
 
 
+def _similar(a: set, b: set, threshold: float = 0.75) -> bool:
+    """Mostly the same words: one sentence repeats the other (or is contained in it)."""
+    return bool(a and b) and len(a & b) / min(len(a), len(b)) >= threshold
+
+
 def render_unit(unit: Unit, with_lead: bool = True) -> str:
     if unit.item:
         lead = f"{unit.lead}\n" if with_lead and unit.lead else ""
@@ -81,9 +94,9 @@ class AnswerComposer:
         best = selection.best
         if best is None:
             return None
-        if selection.analysis.wants_steps and (
-                section_matches(best.unit.passage.section, "steps") or best.unit.numbered):
-            steps = self._steps(selection, best)
+        if selection.analysis.wants_steps and (selection.analysis.request
+                                               or not selection.specific_terms):
+            steps = self._steps(selection)
             if steps is not None:
                 return steps
         chosen = self._with_items(self._direct_units(selection, best))
@@ -118,20 +131,33 @@ class AnswerComposer:
 
     @staticmethod
     def _with_items(chosen: list[Unit]) -> list[Unit]:
-        """A sentence that introduces a list ("Có hai loại phiếu:") answers with its items."""
+        """A list answers as a list: a sentence that introduces one ("Có hai loại phiếu:")
+        comes with its items, and an item with its siblings (the papers of a dossier, all
+        the fee rates), each item cut to ITEM_WORDS, within LIST_WORDS."""
         out: list[Unit] = []
         for u in chosen:
-            out.append(u)
-            if u.item or not u.text.endswith(":"):
+            if any(u is x or (u.item and x.item and x.lead == u.lead and
+                              x.passage.passage_id == u.passage.passage_id) for x in out):
                 continue
-            budget = DIRECT_WORDS - sum(x.words() for x in out)
-            for item in passage_units(u.hit)[u.position + 1:]:
-                if not item.item or item.lead != u.text:
+            if not u.item and not u.text.endswith(":"):
+                out.append(u)
+                continue
+            units = passage_units(u.hit)
+            lead = u.text if not u.item else u.lead
+            siblings = [x for x in units if x.item and x.lead == lead and lead]
+            if not siblings:
+                out.append(u)
+                continue
+            if not u.item:
+                out.append(u)
+            budget = LIST_WORDS - sum(x.words() for x in out)
+            for item in siblings:
+                short = item if item.words() <= ITEM_WORDS else replace(item, text=clip(item.text, ITEM_WORDS))
+                if short.words() > budget and len(out) > 1:
+                    out.append(replace(item, text="…"))
                     break
-                if item.words() > budget and len(out) > 1:
-                    break
-                out.append(item)
-                budget -= item.words()
+                out.append(short)
+                budget -= short.words()
         return out
 
     @staticmethod
@@ -141,12 +167,17 @@ class AnswerComposer:
             return []
         units = passage_units(best.hit)
         used_keys = {(u.passage.passage_id, u.position) for u in used}
+        seen = [set(terms(u.text)) for u in used]
         start = best.position
         order = sorted(range(len(units)), key=lambda i: (abs(i - start), i < start, i))
         picked: list[Unit] = []
         for i in order:
             u = units[i]
-            if (u.passage.passage_id, u.position) in used_keys:
+            if (u.passage.passage_id, u.position) in used_keys or \
+                    any(u.item and x.item and x.lead == u.lead for x in used):
+                continue  # quoted already, or an item of a list quoted whole
+            own = set(terms(u.text))
+            if any(_similar(own, other) for other in seen):
                 continue
             size = u.words() + (len(u.lead.split()) if u.item and u.lead else 0)
             if size > budget:
@@ -154,6 +185,7 @@ class AnswerComposer:
                     break
                 continue
             picked.append(u)
+            seen.append(own)
             budget -= size
         picked.sort(key=lambda u: u.position)
         return picked
@@ -168,6 +200,7 @@ class AnswerComposer:
                     budget: int) -> list[Unit]:
         """Close-scoring units of other passages: the rest of an answer spread over sections."""
         used_keys = {(u.passage.passage_id, u.position) for u in used}
+        seen = [set(terms(u.text)) for u in used]
         picked: list[Unit] = []
         for ranked in selection.ranked:
             for other in ranked[1:8]:
@@ -178,9 +211,11 @@ class AnswerComposer:
                         u.passage.passage_id == best.unit.passage.passage_id:
                     continue
                 size = u.words() + (len(u.lead.split()) if u.item and u.lead else 0)
-                if size > budget:
-                    continue
+                own = set(terms(u.text))
+                if size > budget or any(_similar(own, other) for other in seen):
+                    continue  # too long, or says again what the reply already says
                 picked.append(u)
+                seen.append(own)
                 used_keys.add((u.passage.passage_id, u.position))
                 budget -= size
         return picked
@@ -207,21 +242,23 @@ class AnswerComposer:
             out.append(" ".join(paragraph))
         return "\n".join(out)
 
-    def _steps(self, selection: Selection, best: ScoredUnit) -> ComposedAnswer | None:
-        """The steps of the best document, then where / fee / time in one line each."""
+    def _steps(self, selection: Selection) -> ComposedAnswer | None:
+        """The steps of the best document that has steps, then where / fee / time in one line
+        each ("đăng ký tạm trú thế nào?" is answered from the registration, not the removal)."""
+        best = next((s for s in selection.ranked[0]
+                     if section_matches(s.unit.passage.section, "steps")), None)
+        if best is None:
+            return None
         doc_id = best.unit.passage.doc_id
         doc_units = [u for u in selection.units if u.passage.doc_id == doc_id]
         steps = [u for u in doc_units if section_matches(u.passage.section, "steps")]
-        if not steps:
-            return None
         lines, words = [], 0
         lead = next((u.text for u in steps if not u.item), "")
-        for u in steps:
-            if not u.item:
-                continue
+        items = [u for u in steps if u.item]
+        for i, u in enumerate(items):
             line = clip(u.text, ITEM_WORDS)
             if words + len(line.split()) > STEPS_WORDS and lines:
-                lines.append("- …")
+                lines.append(f"(còn {len(items) - i} bước nữa trong hướng dẫn ở nguồn dưới đây)")
                 break
             lines.append(f"{len(lines) + 1}. {line}")
             words += len(line.split())
@@ -230,7 +267,7 @@ class AnswerComposer:
         card = []
         for aspect, label, kind in CARD:
             section_units = [u for u in doc_units if section_matches(u.passage.section, aspect)]
-            unit = next((u for u in section_units if matches_kind(u.folded, kind)), None)
+            unit = next((u for u in section_units if _CARD_VALUE[kind].search(u.folded)), None)
             if unit is not None:
                 card.append(f"- {label}: {clip(unit.text, CARD_WORDS)}")
         p = steps[0].passage

@@ -54,6 +54,13 @@ nhu ra gom nhung hay chua roi dung biet cho vay thi
 """.split())
 
 
+# How a procedure is done, not what is asked about it.
+_MANNER_WORDS = frozenset("""
+online truc tuyen mang internet vneid dien thoai ung dung app tren dich vu cong cong nop ho so
+lam dang ky xin cap thu tuc ban than minh nha nhanh nhat
+""".split())
+
+
 def _pairs(syllables: list[str], ignore: frozenset) -> list[str]:
     return [f"{a}_{b}" for a, b in zip(syllables, syllables[1:])
             if not (a in ignore and b in ignore)]
@@ -86,6 +93,9 @@ class Selection:
     analysis: QuestionAnalysis
     ranked: list[list[ScoredUnit]]  # per question part, best first
     units: list[Unit]
+    # Question words beyond the service's names and the manner of doing it ("online", "trên
+    # VNeID"): empty for "đăng ký tạm trú online thế nào?", which asks for the steps.
+    specific_terms: list[str] = field(default_factory=list)
 
     @property
     def best(self) -> ScoredUnit | None:
@@ -125,7 +135,12 @@ class AnswerSelector:
             scored.sort(key=lambda s: (-s.score, s.unit.passage.doc_id, s.unit.passage.passage_id,
                                        s.unit.position))
             ranked.append(scored)
-        return Selection(analysis, ranked, units)
+        names = set()
+        for hit in hits:
+            names.update(terms(hit.passage.title + " " + " ".join(hit.passage.aliases)))
+        specific = [t for t in question_terms(analysis.text)
+                    if "_" not in t and t not in names and t not in _MANNER_WORDS]
+        return Selection(analysis, ranked, units, specific)
 
     def _score(self, unit: Unit, part: QuestionPart, q_terms: list[str], weight: dict,
                top_score: float, titles: dict[str, list[str]], service: str | None,
