@@ -15,6 +15,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import lltp
+from actions.aspects import ASPECT_LABELS
 from actions.context import Turn, button_turn, resolve_turn
 from actions.replies import (FEEDBACK_BUTTONS, FEEDBACK_QUESTION, aspect_buttons,
                              candidate_buttons, clarify_message, decline_message, location_note,
@@ -152,10 +153,12 @@ class ActionAnswerQuestion(Action):
         services = list(dict.fromkeys(turn.named)) if len(set(turn.named)) > 1 else [service]
         previous_doc = tracker.get_slot("document") if turn.followup else None
         pool = answer_pool(kb, turn.query, hits, services)
+        # The sentences are chosen for what the citizen asked (a button asks its aspect), not
+        # for the search query, which carries the catalog's long service name on follow-ups.
+        asked = ASPECT_LABELS.get(turn.aspect or "", "") if button else text
         composed = ANSWERER.answer(
-            "" if button else text, pool, service=service if len(services) == 1 else None,
+            asked or turn.query, pool, service=service if len(services) == 1 else None,
             previous_doc=previous_doc,
-            query=turn.query if (turn.followup or button) else None,
             aspect=turn.aspect if (turn.aspect_kept or button) else None)
         if composed is None:  # no passage of the service could be read
             return ActionAnswerQuestion.fail(dispatcher, tracker, turn, hits,
@@ -163,10 +166,11 @@ class ActionAnswerQuestion(Action):
                                              catalog)
         first = next((h for h in pool if h.passage.doc_id == composed.doc_id), pool[0])
         ordered = [first] + [h for h in hits + pool if h.passage.doc_id != composed.doc_id]
-        parts = [note, composed.text()]
+        parts = [note, composed.body()]
         location = tracker.get_slot("location")
         if location and (turn.aspect in ("channel", "help") or intent_name == "ask_help_channel"):
             parts.append(location_note(location))
+        parts.append(composed.citation())  # last: the widget shows it as the source list
         asked = turn.aspect or ("steps" if composed.steps else None)
         buttons = aspect_buttons(composed.service, asked, catalog)
         dispatcher.utter_message(text="\n\n".join(p for p in parts if p), buttons=buttons or None)

@@ -98,7 +98,7 @@ def meta_payload(hits, fallback: bool, quoted=None) -> dict:
         text, section = hit.passage.text, hit.passage.section
         if quoted is not None and hit.passage.doc_id == quoted.doc_id and not passages:
             # What the reply quotes, from the section it quotes first.
-            section = sources[-1]["section"] = quoted.section
+            section = quoted.section
             text = "\n".join(u.text for u in quoted.units) or text
         passages.append({"doc_id": hit.passage.doc_id, "section": section,
                          "text": text, "score": round(hit.score, 4)})

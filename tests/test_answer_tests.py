@@ -56,7 +56,7 @@ def test_wrong_expectation_fails_with_a_readable_diff(assistant):
     assert "- expected: ho-chieu" in text
     assert re.search(r"\+ got:\s+tam-tru \(nguồn: tam-tru \d\.\d\d", text), text
     assert "- expected: có «hộ chiếu»" in text
-    assert re.search(r"\+ got:      «\*\*[^»]*tạm trú[^»]*»", text), "the diff quotes the answer it got"
+    assert re.search(r"\+ got:      «[^»]*tạm trú[^»]*»", text), "the diff quotes the answer it got"
 
 
 @pytest.mark.slow

@@ -86,6 +86,8 @@ def test_citizen_asks_gets_cited_answer_uses_quick_reply_and_feedback_and_finds_
     reply = ask(page, QUESTION)
     assert reply["sources"], reply
     source = reply["sources"][0]
+    # Registering, not the removal or renewal of a registration (same service, other documents).
+    assert source["doc_id"] == "procedure/tam-tru", reply["sources"]
     answer = bot_messages(page).filter(has=page.locator(".tly-sources")).last
     expect(answer).to_contain_text("tạm trú")
     citation = answer.locator(".tly-sources a").first
@@ -137,6 +139,40 @@ def test_citizen_asks_gets_cited_answer_uses_quick_reply_and_feedback_and_finds_
     # The conversation continues on the server after the reload.
     follow_up = ask(page, "lệ phí bao nhiêu?")
     assert follow_up["sources"] and follow_up["sources"][0]["service"] == "ly-lich-tu-phap", follow_up
+
+
+def test_answer_layout_direct_answer_then_details_source_and_aspect_buttons(open_page, live_server):
+    """A fee question: the amount first, the right document cited with its section, and
+    buttons for the other aspects of the same procedure; one of them answers in place."""
+    from playwright.sync_api import expect
+
+    page = open_page(live_server + "/", viewport={"width": 1280, "height": 900})
+    page.get_by_role("button", name="Hỏi trợ lý ảo").click()
+    reply = ask(page, "lệ phí đăng ký tạm trú online là bao nhiêu?")
+    assert reply["sources"][0]["doc_id"] == "procedure/tam-tru", reply["sources"]
+    answer = bot_messages(page).filter(has=page.locator(".tly-sources")).last
+    direct = answer.locator(".tly-direct")
+    expect(direct).to_have_count(1)
+    expect(direct).to_contain_text(re.compile(r"\d[\d.]* đồng"))
+    expect(direct).to_have_css("font-weight", "600")
+    citation = answer.locator(".tly-sources li").first
+    expect(citation.locator("a")).to_have_attribute("href", reply["sources"][0]["url"])
+    expect(citation.locator("a")).to_contain_text(reply["sources"][0]["title"])
+    expect(citation.locator(".tly-section")).to_contain_text("mục")
+    aspects = answer.get_by_role("group", name="Hỏi thêm về thủ tục này")
+    for title in ("Thời gian", "Giấy tờ", "Các bước"):
+        expect(aspects.get_by_role("button", name=title)).to_be_visible()
+    expect(aspects.get_by_role("button", name="Lệ phí")).to_have_count(0)  # asked already
+    ARTIFACTS.mkdir(exist_ok=True)
+    answer.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "widget-answer-layout.png"))
+
+    with page.expect_response(re.compile(r"/api/chat$")) as response_info:
+        aspects.get_by_role("button", name="Thời gian").click()
+    time = response_info.value.json()
+    assert time["sources"][0]["doc_id"] == "procedure/tam-tru", time["sources"]
+    later = bot_messages(page).filter(has=page.locator(".tly-sources")).last
+    expect(later.locator(".tly-direct")).to_contain_text(re.compile(r"\d+ ngày"))
 
 
 def test_phone_layout_is_full_screen_and_answers(open_page, live_server):

@@ -63,8 +63,12 @@ class ComposedAnswer:
         section = FAQ_SECTION if self.section.endswith("?") else self.section
         return f"Nguồn: {source}" + (f", mục {section}" if section else "")
 
+    def body(self) -> str:
+        """The reply before its source line."""
+        return "\n\n".join(p for p in (self.direct, self.details) if p)
+
     def text(self) -> str:
-        return "\n\n".join(p for p in (self.direct, self.details, self.citation()) if p)
+        return "\n\n".join(p for p in (self.body(), self.citation()) if p)
 
     def words_before_sources(self) -> int:
         return len(f"{self.direct} {self.details}".split())
@@ -174,8 +178,9 @@ class AnswerComposer:
         for i in order:
             u = units[i]
             if (u.passage.passage_id, u.position) in used_keys or \
-                    any(u.item and x.item and x.lead == u.lead for x in used):
-                continue  # quoted already, or an item of a list quoted whole
+                    any(u.item and x.item and x.lead == u.lead for x in used) or \
+                    (not u.item and u.text.endswith(":")):
+                continue  # quoted already, an item of a list quoted whole, or a list's lead alone
             own = set(terms(u.text))
             if any(_similar(own, other) for other in seen):
                 continue
@@ -208,7 +213,8 @@ class AnswerComposer:
                 if other.score < RUNNER_UP * best.score or budget <= 8:
                     break
                 if (u.passage.passage_id, u.position) in used_keys or \
-                        u.passage.passage_id == best.unit.passage.passage_id:
+                        u.passage.passage_id == best.unit.passage.passage_id or \
+                        (not u.item and u.text.endswith(":")):
                     continue
                 size = u.words() + (len(u.lead.split()) if u.item and u.lead else 0)
                 own = set(terms(u.text))

@@ -154,16 +154,25 @@
     item.appendChild(el("span", { class: "tly-sr" }, entry.w === "u" ? "Anh/chị: " : "Trợ lý: "));
     if (entry.w === "u") item.appendChild(el("p", {}, entry.t)); else markdown(item, entry.t || "");
     if (entry.s && entry.s.length) {
+      // An answer: its first paragraph is the direct answer, the rest the details.
+      var first = item.querySelector("p:not(.tly-sr), ol, ul");
+      if (first) first.classList.add("tly-direct");
       var box = el("div", { class: "tly-sources" });
       box.appendChild(el("span", { class: "tly-sources-label" }, "Nguồn:"));
       var list = box.appendChild(el("ul"));
       entry.s.forEach(function (s) {
         var href = safeHref(s.url || ""), li = list.appendChild(el("li"));
         li.appendChild(href ? link(href, s.title || href) : document.createTextNode(s.title || ""));
+        if (s.section) li.appendChild(el("span", { class: "tly-section" }, ", mục " + s.section));
       });
       item.appendChild(box);
     }
-    if (entry.b && entry.b.length) item.appendChild(buttonRow(entry));
+    if (entry.b && entry.b.length) {
+      var row = item.appendChild(buttonRow(entry));
+      if (entry.s && entry.s.length && !entry.b.some(isVote)) {
+        row.setAttribute("role", "group"); row.setAttribute("aria-label", "Hỏi thêm về thủ tục này");
+      }
+    }
     log.appendChild(item);
     return item;
   }
@@ -181,8 +190,9 @@
   function splitSources(text, sources) {
     var match = /\n*\s*Nguồn:\s*([^\n]*)\s*$/.exec(text || ""), cited = [], m;
     if (!match || !sources.length) return { t: text, s: [] };
-    var links = /\[([^\]]+)\]\(([^)\s]+)\)/g;
+    var links = /\[([^\]]+)\]\(([^)\s]+)\)/g, section = /,\s*mục\s+(.+)$/.exec(match[1]);
     while ((m = links.exec(match[1]))) cited.push({ title: m[1], url: m[2] });
+    if (cited.length && section) cited[0].section = section[1].trim();
     return { t: text.slice(0, match.index), s: cited.length ? cited : sources.slice(0, 3) };
   }
 
