@@ -67,8 +67,8 @@ ANSWER_PATTERNS: dict[str, re.Pattern] = {
     DURATION: re.compile(rf"\b{_NUM} (ngay|thang|nam|gio|tuan|phut)\b|ngay lam viec|trong ngay|"
                          r"\b(mot|hai|ba|bay|muoi|muoi lam|ba muoi|sau muoi) (ngay|thang|nam|gio)\b"),
     FEE: re.compile(rf"\b{_NUM}\s?(dong|d|vnd|nghin|ngan|trieu)\b|mien (le )?phi|khong (thu|mat) "
-                    r"(le )?phi|0 dong|khong dong|le phi|muc thu|\bphi\b"),
-    AGE: re.compile(rf"\b{_NUM} tuoi\b|\btuoi\b|tre em|chua thanh nien|nguoi cao tuoi"),
+                    r"(le )?phi|khong phai nop|0 dong|khong dong|\bmien\b"),
+    AGE: re.compile(rf"\b{_NUM} tuoi\b|\b(duoi|tren|tu du|du) \d+\b|moi lua tuoi"),
     PLACE: re.compile(r"\bcong an\b|\bubnd\b|uy ban nhan dan|mot cua|trung tam phuc vu|"
                       r"cong dich vu cong|\bvneid\b|ung dung|\bgov\.vn\b|\.vn\b|buu dien|"
                       r"buu chinh|\btai\b|\bnoi\b|\bphuong\b|\bxa\b"),

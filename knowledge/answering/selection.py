@@ -168,7 +168,7 @@ class AnswerSelector:
             case = len(unit_cases & set(part.cases)) / len(part.cases)
         mismatch = match = 0.0
         variant_words = titles.get(p.doc_id)
-        if variant_words:
+        if variant_words and p.doc_id != previous_doc:  # the conversation asked that variant
             asked = set(q_terms)
             match = float(any(t in asked for t in variant_words))
             mismatch = 1.0 - match
@@ -221,7 +221,11 @@ def _title_variants(hits: list) -> dict[str, list[str]]:
     for service, docs in by_service.items():
         if len(docs) < 2:
             continue
+        # The service's main document is named after it ("procedure/tam-tru"), or its name is
+        # the start of the others' ("procedure/tam-tru-xoa"); else the shortest title.
         main = next((d for d in docs if d.rsplit("/", 1)[-1] == service), None)
+        main = main or next((d for d in sorted(docs) if all(
+            o == d or o.startswith(d + "-") for o in docs)), None)
         main = main or min(docs, key=lambda d: (len(docs[d]), d))
         base = set(words(docs[main]))
         for doc_id, title in docs.items():

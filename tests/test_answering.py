@@ -1,0 +1,172 @@
+"""The answering stage on fixed examples, without Rasa or an index: what a question asks,
+which sentence answers it, and how the reply reads. Passages and questions are our own
+wording (not the evaluation files')."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from knowledge.answering import Answerer
+from knowledge.answering.compose import REPLY_WORDS, STEPS_WORDS, AnswerComposer
+from knowledge.answering.question import (AGE, DATE, DOCUMENTS, DURATION, FEE, FORM, PERCENT,
+                                          PLACE, STEPS, VERDICT, QuestionAnalyzer)
+from knowledge.answering.selection import AnswerSelector
+from knowledge.documents_model import Passage
+from knowledge.search import Hit
+from knowledge.textnorm import strip_diacritics
+
+
+def passage(doc: str, title: str, section: str, text: str, service: str = "svc") -> Passage:
+    pid = f"{doc}#{section}"
+    return Passage(pid, doc, title, service, "procedure", f"https://example.gov.vn/{doc}",
+                   section, text)
+
+
+def hits(*passages: Passage, score: float = 0.9) -> list[Hit]:
+    return [Hit(p, round(score - i * 0.001, 6)) for i, p in enumerate(passages)]
+
+
+MAIN = "procedure/dang-ky-o"
+REMOVAL = "procedure/dang-ky-o-xoa"
+MAIN_TITLE = "Đăng ký chỗ ở trực tuyến"
+REMOVAL_TITLE = "Xóa đăng ký chỗ ở"
+
+DOCUMENT = [
+    passage(MAIN, MAIN_TITLE, "", "Đăng ký chỗ ở là việc khai báo nơi bạn sống với cơ quan "
+            "công an. Thủ tục làm được trên ứng dụng VNeID."),
+    passage(MAIN, MAIN_TITLE, "Ai có thể làm", "Người từ đủ 16 tuổi tự đăng ký; người dưới 16 "
+            "tuổi do cha mẹ đăng ký thay."),
+    passage(MAIN, MAIN_TITLE, "Các bước thực hiện", "Cách đăng ký chỗ ở:\n"
+            "1. Đăng nhập VNeID mức 2.\n2. Chọn thủ tục Đăng ký chỗ ở và khai tờ khai mẫu DK01.\n"
+            "3. Tải ảnh hợp đồng thuê nhà.\n4. Nộp lệ phí và gửi hồ sơ."),
+    passage(MAIN, MAIN_TITLE, "Giấy tờ cần chuẩn bị", "Hồ sơ gồm:\n- Tờ khai mẫu DK01.\n"
+            "- Giấy tờ chứng minh chỗ ở hợp pháp, ví dụ hợp đồng thuê nhà."),
+    passage(MAIN, MAIN_TITLE, "Lệ phí", "Lệ phí đăng ký chỗ ở được quy định trong biểu phí "
+            "chung. Mức thu là 20.000 đồng khi nộp trực tiếp và 10.000 đồng khi nộp trực tuyến."),
+    passage(MAIN, MAIN_TITLE, "Thời gian giải quyết", "Cơ quan công an xem xét hồ sơ theo thứ "
+            "tự nhận. Kết quả có trong 05 ngày làm việc kể từ khi nhận đủ hồ sơ."),
+    passage(MAIN, MAIN_TITLE, "Đăng ký chỗ ở bắt đầu áp dụng từ khi nào?",
+            "Quy định này áp dụng từ ngày 01/7/2025 trên cả nước."),
+    passage(REMOVAL, REMOVAL_TITLE, "Các bước thực hiện", "Cách xóa đăng ký chỗ ở:\n"
+            "1. Đăng nhập VNeID.\n2. Chọn thủ tục Xóa đăng ký chỗ ở, nêu lý do.\n3. Gửi hồ sơ."),
+    passage(REMOVAL, REMOVAL_TITLE, "Thời gian giải quyết", "Việc xóa đăng ký xong trong 02 "
+            "ngày làm việc."),
+]
+
+
+@pytest.fixture()
+def answerer():
+    return Answerer()
+
+
+def answer(answerer, question: str, pool=None, **kw):
+    pool = hits(*(pool or DOCUMENT))
+    return answerer.answer(question, pool, service="svc", **kw)
+
+
+# ---------------------------------------------------------------- question analysis
+
+@pytest.mark.parametrize("question, kind", [
+    ("Bao nhiêu tuổi thì được tự đăng ký chỗ ở?", AGE),
+    ("Đăng ký chỗ ở mất mấy ngày?", DURATION),
+    ("Quy định này có hiệu lực từ ngày nào?", DATE),
+    ("Lệ phí đăng ký chỗ ở là bao nhiêu tiền?", FEE),
+    ("Tỷ lệ hồ sơ nộp trực tuyến đạt bao nhiêu phần trăm?", PERCENT),
+    ("Nộp hồ sơ đăng ký chỗ ở ở đâu?", PLACE),
+    ("Có phải mang bản gốc hợp đồng đến không?", VERDICT),
+    ("Tờ khai đăng ký chỗ ở là mẫu nào?", FORM),
+    ("Đăng ký chỗ ở cần những giấy tờ gì?", DOCUMENTS),
+    ("Hướng dẫn các bước đăng ký chỗ ở", STEPS),
+])
+def test_the_kind_of_answer_wanted_is_recognised_with_and_without_tone_marks(question, kind):
+    analyzer = QuestionAnalyzer()
+    assert analyzer.analyze(question).parts[0].kind == kind
+    assert analyzer.analyze(strip_diacritics(question)).parts[0].kind == kind
+
+
+def test_a_message_with_two_questions_gets_both_parts():
+    analysis = QuestionAnalyzer().analyze(
+        "Đăng ký chỗ ở làm thế nào? Có bắt buộc chụp ảnh hợp đồng không?")
+    assert len(analysis.parts) == 2
+    assert analysis.parts[0].kind == STEPS and analysis.parts[1].kind == VERDICT
+
+
+def test_cases_and_requests_are_recognised():
+    analyzer = QuestionAnalyzer()
+    cases = analyzer.analyze("Làm thẻ cho con dưới 14 tuổi bị mất thẻ, nộp online được không?").cases
+    assert {"child", "lost", "online"} <= set(cases)
+    request = analyzer.analyze("Tôi muốn xin đăng ký chỗ ở trên VNeID")
+    assert request.request and request.wants_steps
+    assert not analyzer.analyze("Đăng ký chỗ ở mất mấy ngày?").wants_steps
+
+
+# ---------------------------------------------------------------- sentence choice
+
+@pytest.mark.parametrize("question, expected", [
+    ("Bao nhiêu tuổi thì tự đăng ký chỗ ở được?", "16 tuổi"),
+    ("đăng ký chỗ ở mất mấy ngày", "05 ngày làm việc"),
+    ("Phí đăng ký chỗ ở online hết bao nhiêu?", "10.000 đồng"),
+    ("Quy định đăng ký chỗ ở áp dụng từ ngày nào?", "01/7/2025"),
+    ("Tờ khai đăng ký chỗ ở là mẫu gì?", "DK01"),
+])
+def test_the_direct_answer_states_the_fact_asked(answerer, question, expected):
+    composed = answer(answerer, question)
+    assert expected in composed.direct, composed.text()
+    assert composed.doc_id == MAIN
+
+
+def test_the_same_question_without_tone_marks_gets_the_same_fact(answerer):
+    composed = answer(answerer, strip_diacritics("Đăng ký chỗ ở mất mấy ngày?"))
+    assert "05 ngày làm việc" in composed.direct
+
+
+def test_a_variant_document_is_chosen_only_when_asked(answerer):
+    register = answer(answerer, "Đăng ký chỗ ở online thế nào?")
+    assert register.doc_id == MAIN and register.steps
+    assert "DK01" in register.direct  # the registration steps, not the removal ones
+    removal = answer(answerer, "Xóa đăng ký chỗ ở thế nào?")
+    assert removal.doc_id == REMOVAL
+    assert "nêu lý do" in removal.text()
+
+
+def test_a_follow_up_stays_in_the_previous_document(answerer):
+    follow = answer(answerer, "mất mấy ngày?", previous_doc=REMOVAL)
+    assert follow.doc_id == REMOVAL and "02 ngày làm việc" in follow.direct
+
+
+def test_a_documents_answer_lists_every_paper(answerer):
+    composed = answer(answerer, "Đăng ký chỗ ở cần những giấy tờ gì?")
+    assert "Tờ khai mẫu DK01" in composed.direct
+    assert "chỗ ở hợp pháp" in composed.direct
+
+
+def test_a_request_gets_steps_and_a_card_of_place_fee_and_time(answerer):
+    composed = answer(answerer, "Tôi muốn đăng ký chỗ ở trên VNeID")
+    assert composed.steps and composed.doc_id == MAIN
+    assert re.search(r"(?m)^1\. Đăng nhập", composed.direct)
+    assert "Lệ phí:" in composed.details and "Thời gian:" in composed.details
+    assert len(composed.direct.split()) <= STEPS_WORDS + 20
+
+
+def test_both_parts_of_a_two_part_question_are_answered(answerer):
+    composed = answer(answerer, "Đăng ký chỗ ở lệ phí bao nhiêu? Mất mấy ngày thì có kết quả?")
+    assert "đồng" in composed.direct and "ngày làm việc" in composed.direct
+
+
+def test_replies_quote_only_document_sentences_and_stay_short(answerer):
+    texts = " ".join(p.text for p in DOCUMENT)
+    for question in ["Đăng ký chỗ ở mất mấy ngày?", "Lệ phí đăng ký chỗ ở?",
+                     "Ai được đăng ký chỗ ở?", "Đăng ký chỗ ở cần giấy tờ gì?"]:
+        composed = answer(answerer, question)
+        assert composed.words_before_sources() <= REPLY_WORDS + 20
+        for line in composed.body().split("\n"):
+            line = re.sub(r"^(?:- |\d+\. )", "", line).strip().rstrip(" …")
+            for sentence in re.split(r"(?<=[.!?])\s+", line):
+                assert not sentence or sentence in texts, sentence
+        assert composed.citation().startswith(f"Nguồn: [{MAIN_TITLE}](https://example.gov.vn/")
+
+
+def test_nothing_to_quote_gives_no_answer():
+    assert AnswerComposer().compose(AnswerSelector().select(
+        QuestionAnalyzer().analyze("Lệ phí?"), [])) is None
