@@ -22,6 +22,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from knowledge.textnorm import nfc
 from trolyao import runtime, tuning
+from trolyao.payloads import STALE_PAYLOAD_REPLY, PayloadPolicy
 from trolyao.protocol import META_KEY
 from trolyao.redaction import redact
 from trolyao.settings import Settings
@@ -175,6 +176,7 @@ class Assistant:
         self.model_version: str | None = None
         self._watcher: threading.Thread | None = None
         self._stop = threading.Event()
+        self.payloads: PayloadPolicy | None = None
 
     def _run_loop(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -198,6 +200,7 @@ class Assistant:
             raise ModelMissing(f"Rasa model not found at {model_path}; run `trolyao train` first")
         self.agent = self._submit(self._load_agent(model_path), timeout=600)
         self.model_version = self.agent.processor.model_metadata.model_id
+        self.payloads = PayloadPolicy.from_domain(self.agent.domain, runtime.catalog().ids)
         log.info("assistant ready: model %s, index %s", self.model_version, self.knowledge.version)
         if watch_index and self.settings.index_watch_seconds > 0:
             self._watcher = threading.Thread(target=self._watch_index, name="index-watch", daemon=True)
@@ -249,15 +252,30 @@ class Assistant:
 
     # ---------- conversation ----------
     def chat(self, sender: str, message: str) -> ChatReply:
+        """Answer one message typed by a citizen (API, REST webhook, shell, `trolyao ask`).
+
+        Text is normalised (NFC), redacted, and read as an
+        intent payload only if `PayloadPolicy` allows it (see trolyao/payloads.py)."""
         if not self.ready:
             raise AssistantNotReady("assistant is still loading")
         text = redact(nfc(message)).strip()
-        return self._submit(self._handle(sender, text))
+        return self._submit(self._handle(sender, sender, text))
 
-    async def _handle(self, sender: str, text: str) -> ChatReply:
+    @staticmethod
+    def _canned_reply(sender: str, text: str) -> ChatReply:
+        """A reply that does not go through Rasa (nothing is stored)."""
+        reply = ChatReply(sender=sender, fallback=True)
+        reply.messages.append({"text": text})
+        reply.rest_messages.append({"recipient_id": sender, "text": text})
+        return reply
+
+    async def _handle(self, conversation: str, public: str, text: str,
+                      trusted: bool = False) -> ChatReply:
         collector = WholeMessageCollector()
-        tracker = await self._process(UserMessage(text, collector, sender, input_channel="trolyao"))
-        reply = ChatReply(sender=sender)
+        tracker = await self._process(conversation, text, collector, trusted)
+        if tracker is None:  # a refused payload
+            return self._canned_reply(public, STALE_PAYLOAD_REPLY)
+        reply = ChatReply(sender=public)
         intent = tracker.latest_message.intent or {}
         reply.intent = {"name": intent.get("name"),
                         "confidence": round(float(intent.get("confidence") or 0.0), 4)}
@@ -279,12 +297,20 @@ class Assistant:
             reply.rest_messages.append(rest)
         return reply
 
-    async def _process(self, message: UserMessage):
+    async def _process(self, sender: str, text: str, collector, trusted: bool = False):
         """Rasa 3.6's `Agent.handle_message` step by step, keeping the updated tracker: reading
-        it back from the store afterwards cost a query and ~7 ms per answer."""
+        it back from the store afterwards cost a query and ~7 ms per answer. Between loading
+        the tracker and parsing, `PayloadPolicy` decides whether a "/…" text may be read as an
+        intent payload (it needs the bot's last reply). None: refused, nothing stored."""
         processor = self.agent.processor
-        async with self.agent.lock_store.lock(message.sender_id):
-            tracker = await processor.log_message(message, should_save_tracker=False)
+        async with self.agent.lock_store.lock(sender):
+            tracker = await processor.fetch_tracker_and_update_session(sender, collector)
+            if not trusted and self.payloads is not None:
+                text, _accepted = self.payloads.decide(text, tracker)
+                if text is None:
+                    return None
+            message = UserMessage(text, collector, sender, input_channel="trolyao")
+            await processor._handle_message_with_tracker(message, tracker)
             tracker = await processor.run_action_extract_slots(message.output_channel, tracker)
             await processor._run_prediction_loop(message.output_channel, tracker)
             await processor.run_anonymization_pipeline(tracker)
@@ -292,10 +318,15 @@ class Assistant:
         return tracker
 
     def restart(self, sender: str) -> None:
-        """Start a fresh conversation for `sender` (the shell's /restart)."""
-        self.chat(sender, "/restart")
+        """Start a fresh conversation for `sender` (the shell's /restart; citizens cannot send
+        Rasa's `/restart` payload, the widget starts a new conversation id instead)."""
+        if not self.ready:
+            raise AssistantNotReady("assistant is still loading")
+        self._submit(self._handle(sender, sender, "/restart", trusted=True))
 
     def tracker_events(self, sender: str) -> list[dict]:
+        """The stored events of `sender`'s conversation (current session)."""
+
         async def _events():
             tracker = await self.agent.tracker_store.retrieve(sender)
             return [e.as_dict() for e in tracker.events] if tracker else []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 import logging
 from collections import Counter
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ SMALL_TALK_INTENTS = {"greet", "goodbye", "thanks", "bot_challenge", "chitchat",
 KIND_LABELS = {"fallback": "không trả lời được", "negative": "phản hồi không hài lòng",
                "flagged": "cán bộ đánh dấu"}
 UNKNOWN_SERVICE = "(chưa rõ)"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -71,42 +73,146 @@ class Exchange:
         return None
 
 
-def exchanges_from_events(sender: str, events: Iterable[dict]) -> list[Exchange]:
-    """Rasa event dicts (as stored) -> exchanges. Feedback attaches to the question before it."""
-    exchanges: list[Exchange] = []
+class Exchanges(list):
+    """Exchanges read from a store, and how many stored events could not be read.
+
+    Stores keep whatever was written, including events from older versions (a forged
+    `/ask_procedure{"service": 1}` stored an int as the service, `<img …>` as a service id):
+    the report never trusts a stored value's type or content. Events it cannot read are
+    skipped and counted (`skipped`), values it does not know (a service id that is not in the
+    catalog, a feedback that is neither positive nor negative) are ignored."""
+    skipped: int = 0
+
+    def extend_from(self, other: "Exchanges | list[Exchange]") -> None:
+        self.extend(other)
+        self.skipped += getattr(other, "skipped", 0)
+
+
+class UnreadableEvent(ValueError):
+    pass
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise UnreadableEvent(f"text is a {type(value).__name__}")
+    return value
+
+
+def _number(value, default: float = 0.0) -> float:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise UnreadableEvent(f"number is a {type(value).__name__}")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError) as exc:
+        raise UnreadableEvent(str(exc)) from exc
+    if number != number or number in (float("inf"), float("-inf")):
+        raise UnreadableEvent("not a finite number")
+    return number
+
+
+def _mapping(value) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise UnreadableEvent(f"expected an object, got a {type(value).__name__}")
+    return value
+
+
+def _timestamp(value) -> datetime:
+    try:
+        return datetime.fromtimestamp(_number(value), timezone.utc)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise UnreadableEvent(f"timestamp: {exc}") from exc
+
+
+def known_service_ids() -> set[str] | None:
+    """The catalog's service ids (None: the catalog cannot be read, any string is accepted)."""
+    try:
+        from trolyao import runtime
+
+        return set(runtime.catalog().ids)
+    except Exception:  # pragma: no cover - a broken catalog must not stop the report
+        return None
+
+
+def _service(value, services: set[str] | None) -> str | None:
+    """A stored service id if it is one (a string of the catalog), else None."""
+    if not isinstance(value, str) or not value:
+        return None
+    if services is not None and value not in services:
+        return None
+    return value
+
+
+def _sources(value, services: set[str] | None) -> list[dict]:
+    """Stored sources/candidates, keeping only well-formed ones with a known service."""
+    if not isinstance(value, list):
+        return []
+    return [s for s in value if isinstance(s, dict) and _service(s.get("service"), services)]
+
+
+def exchanges_from_events(sender: str, events: Iterable[dict],
+                          services: set[str] | None = None) -> Exchanges:
+    """Rasa event dicts (as stored) -> exchanges. Feedback attaches to the question before it.
+    `services`: the catalog ids (other service values are ignored); None = any string."""
+    exchanges = Exchanges()
     current: Exchange | None = None
     for event in events:
-        kind = event.get("event")
-        if kind == "user":
-            parse = event.get("parse_data") or {}
-            intent = parse.get("intent") or {}
-            if intent.get("name") in INTERNAL_INTENTS or (event.get("text") or "").startswith("/restart"):
-                current = None
-                continue
-            current = Exchange(
-                sender=sender, question=(event.get("text") or "").strip(),
-                time=datetime.fromtimestamp(float(event.get("timestamp") or 0), timezone.utc),
-                intent=intent.get("name"), confidence=float(intent.get("confidence") or 0.0),
-                named_services=[e["value"] for e in parse.get("entities") or []
-                                if e.get("entity") == "service" and e.get("value")])
-            exchanges.append(current)
-        elif kind == "bot" and current is not None:
-            if event.get("text"):
-                current.answer_parts.append(event["text"])
-            custom = (event.get("data") or {}).get("custom")
-            meta = custom.get(META_KEY) if isinstance(custom, dict) else None
-            if isinstance(meta, dict):
-                current.sources.extend(meta.get("sources") or [])
-                current.candidates.extend(meta.get("candidates") or [])
-                current.fallback = current.fallback or bool(meta.get("fallback"))
-        elif kind == "slot":
-            if event.get("name") == "service" and current is not None and event.get("value"):
-                current.slot_service = event["value"]
-            elif event.get("name") == "feedback" and event.get("value") in ("positive", "negative"):
-                target = next((x for x in reversed(exchanges) if x.is_question), None)
-                if target is not None:
-                    target.feedback = event["value"]
+        try:
+            current = _read_event(sender, event, current, exchanges, services)
+        except (UnreadableEvent, TypeError, ValueError, AttributeError, KeyError):
+            exchanges.skipped += 1
     return exchanges
+
+
+def _read_event(sender: str, event, current: Exchange | None, exchanges: list[Exchange],
+                services: set[str] | None) -> Exchange | None:
+    """One stored event; returns the exchange that following bot/slot events belong to."""
+    event = _mapping(event)
+    kind = event.get("event")
+    if kind == "user":
+        parse = _mapping(event.get("parse_data"))
+        intent = _mapping(parse.get("intent"))
+        name = intent.get("name")
+        name = name if isinstance(name, str) else None
+        text = _text(event.get("text"))
+        if name in INTERNAL_INTENTS or text.startswith("/restart"):
+            return None
+        entities = parse.get("entities") or []
+        if not isinstance(entities, list):
+            raise UnreadableEvent("entities is not a list")
+        named = [e.get("value") for e in entities
+                 if isinstance(e, dict) and e.get("entity") == "service"]
+        exchange = Exchange(
+            sender=sender, question=text.strip(), time=_timestamp(event.get("timestamp")),
+            intent=name, confidence=_number(intent.get("confidence")),
+            named_services=[v for v in named if _service(v, services)])
+        exchanges.append(exchange)
+        return exchange
+    if kind == "bot" and current is not None:
+        text = _text(event.get("text"))
+        data = _mapping(event.get("data"))
+        custom = data.get("custom")
+        meta = custom.get(META_KEY) if isinstance(custom, dict) else None
+        if text:
+            current.answer_parts.append(text)
+        if isinstance(meta, dict):
+            current.sources.extend(_sources(meta.get("sources"), services))
+            current.candidates.extend(_sources(meta.get("candidates"), services))
+            current.fallback = current.fallback or meta.get("fallback") is True
+    elif kind == "slot":
+        name, value = event.get("name"), event.get("value")
+        if name == "service" and current is not None and _service(value, services):
+            current.slot_service = value
+        elif name == "feedback" and isinstance(value, str) and value in ("positive", "negative"):
+            target = next((x for x in reversed(exchanges) if x.is_question), None)
+            if target is not None:
+                target.feedback = value
+    return current
 
 
 # ---------------------------------------------------------------- reading the stores
@@ -141,28 +247,37 @@ def _sql_store(tracker_store):
     return store if isinstance(store, SQLTrackerStore) else None
 
 
-def read_sql_events(store, include_synthetic: bool = False) -> list[Exchange]:
+def read_sql_events(store, include_synthetic: bool = False) -> Exchanges:
     """Fast path for SQL stores (SQLite, PostgreSQL): one query over Rasa's own `events` model
     instead of one query plus a tracker replay per conversation. Same rows, same order (by id)
     as `retrieve_full_tracker`; only the event types the report reads."""
-    import json
-
-    events_by_sender: dict[str, list[dict]] = {}
+    events_by_sender: dict[str, list] = {}
+    unreadable = 0
     with store.session_scope() as session:
         rows = (session.query(store.SQLEvent.sender_id, store.SQLEvent.data)
                 .filter(store.SQLEvent.type_name.in_(REPORT_EVENT_TYPES))
                 .order_by(store.SQLEvent.id).yield_per(2000))
         for sender, data in rows:
+            if not isinstance(sender, str):
+                unreadable += 1
+                continue
             if not include_synthetic and sender.startswith(SYNTHETIC_SENDER_PREFIXES):
                 continue
-            events_by_sender.setdefault(sender, []).append(json.loads(data))
-    exchanges: list[Exchange] = []
+            try:
+                event = json.loads(data)
+            except (TypeError, ValueError, RecursionError):
+                unreadable += 1
+                continue
+            events_by_sender.setdefault(sender, []).append(event)
+    services = known_service_ids()
+    exchanges = Exchanges()
+    exchanges.skipped = unreadable
     for sender, events in events_by_sender.items():
-        exchanges.extend(exchanges_from_events(sender, events))
+        exchanges.extend_from(exchanges_from_events(sender, events, services))
     return exchanges
 
 
-async def read_exchanges(tracker_store, include_synthetic: bool = False) -> list[Exchange]:
+async def read_exchanges(tracker_store, include_synthetic: bool = False) -> Exchanges:
     """Every conversation in a Rasa tracker store, all sessions. Runs on the store's loop."""
     sql = _sql_store(tracker_store)
     if sql is not None:
@@ -170,20 +285,29 @@ async def read_exchanges(tracker_store, include_synthetic: bool = False) -> list
     return await read_exchanges_via_trackers(tracker_store, include_synthetic)
 
 
-async def read_exchanges_via_trackers(tracker_store, include_synthetic: bool = False) -> list[Exchange]:
+async def read_exchanges_via_trackers(tracker_store, include_synthetic: bool = False) -> Exchanges:
     """Any backend (Redis, …) through the TrackerStore API: keys(), retrieve_full_tracker()."""
-    exchanges: list[Exchange] = []
+    exchanges = Exchanges()
+    services = known_service_ids()
     with _quiet_replay():
         for sender in await tracker_store.keys():
+            if not isinstance(sender, str):
+                exchanges.skipped += 1
+                continue
             if not include_synthetic and sender.startswith(SYNTHETIC_SENDER_PREFIXES):
                 continue
-            tracker = await tracker_store.retrieve_full_tracker(sender)
-            if tracker is not None:
-                exchanges.extend(exchanges_from_events(sender, (e.as_dict() for e in tracker.events)))
+            try:
+                tracker = await tracker_store.retrieve_full_tracker(sender)
+                events = [e.as_dict() for e in tracker.events] if tracker is not None else []
+            except (Exception, SystemExit):  # Rasa cannot replay it (its SQL store even exits)
+                log.warning("report: conversation %s cannot be read, skipped", json.dumps(sender))
+                exchanges.skipped += 1
+                continue
+            exchanges.extend_from(exchanges_from_events(sender, events, services))
     return exchanges
 
 
-def read_exchanges_from_settings(settings, include_synthetic: bool = False) -> list[Exchange]:
+def read_exchanges_from_settings(settings, include_synthetic: bool = False) -> Exchanges:
     """A fresh tracker store object for the configured backend (the CLI: no assistant running)."""
     from rasa.core.tracker_store import TrackerStore
 
@@ -191,7 +315,7 @@ def read_exchanges_from_settings(settings, include_synthetic: bool = False) -> l
 
     endpoint = tracker_store_endpoint(settings.tracker_store)
     if endpoint is None:  # memory:// keeps nothing between processes
-        return []
+        return Exchanges()
 
     async def _read():
         store = TrackerStore.create(endpoint, domain=_domain(settings))
@@ -375,6 +499,7 @@ class Report:
     summary: Summary
     flags_open: int
     store_error: str | None = None  # the conversation store could not be read (flags still shown)
+    skipped: int = 0  # stored events or flags that could not be read (left out, see Exchanges)
 
     @property
     def items(self) -> list[TodoItem]:
@@ -385,14 +510,28 @@ def build_report(exchanges: list[Exchange], review: ReviewStore, days: int | Non
                  summary_days: int = 30, now: datetime | None = None) -> Report:
     """`days` limits the to-do list to recent occurrences (None = everything)."""
     now = now or datetime.now(timezone.utc)
-    flags = review.flags()
+    skipped = getattr(exchanges, "skipped", 0)
+    flags, bad_flags = _readable_flags(review.flags())
+    skipped += bad_flags
     if days is not None:
         since = now - timedelta(days=days)
         exchanges = [x for x in exchanges if x.time >= since]
         flags = [f for f in flags if f.created >= since]
     groups = todo_list(exchanges, flags, review.resolutions())
     return Report(groups=groups, summary=summarize(exchanges, summary_days, local_day(now)),
-                  flags_open=sum(1 for f in flags if f.status == "open"))
+                  flags_open=sum(1 for f in flags if f.status == "open"), skipped=skipped)
+
+
+def _readable_flags(flags: list[Flag]) -> tuple[list[Flag], int]:
+    """Flags whose fields have the types the report needs (SQLite columns hold anything)."""
+    good = []
+    for flag in flags:
+        if isinstance(flag.question, str) and isinstance(flag.created, datetime) \
+                and flag.created.tzinfo is not None and isinstance(flag.id, int) \
+                and (flag.service is None or isinstance(flag.service, str)) \
+                and isinstance(flag.note or "", str) and isinstance(flag.answer or "", str):
+            good.append(flag)
+    return good, len(flags) - len(good)
 
 
 # ---------------------------------------------------------------- output
@@ -400,12 +539,23 @@ CSV_COLUMNS = ["service", "service_name", "question", "count", "fallback", "nega
                "flagged", "last_seen", "notes", "flag_ids", "last_answer"]
 
 
+def service_label(catalog, service_id) -> str:
+    """A service's short name; the id itself if the catalog does not know it (anything stored
+    before the catalog changed), UNKNOWN_SERVICE for none."""
+    if not service_id:
+        return UNKNOWN_SERVICE
+    try:
+        return catalog.short_name(service_id) if catalog is not None else str(service_id)
+    except Exception:
+        return str(service_id)
+
+
 def csv_rows(groups: list[TodoGroup], catalog=None) -> Iterable[dict]:
     for group in groups:
         for item in group.items:
             yield {
                 "service": group.service or "",
-                "service_name": catalog.short_name(group.service) if catalog and group.service else "",
+                "service_name": service_label(catalog, group.service) if catalog and group.service else "",
                 "question": item.question, "count": item.count,
                 "fallback": item.kinds["fallback"], "negative_feedback": item.kinds["negative"],
                 "flagged": item.kinds["flagged"],
@@ -439,6 +589,9 @@ def print_report(report: Report, console, catalog=None, limit: int | None = None
     console.print(f"{len(summary.days)} ngày qua: {summary.questions} câu hỏi, "
                   f"trả lời {summary.answered}, từ chối {summary.declined}; "
                   f"hài lòng {satisfaction} (mục tiêu {summary.target:.0%}).")
+    if report.skipped:
+        console.print(f"{report.skipped} bản ghi trong kho không đọc được (sai định dạng) nên "
+                      "không được tính.")
     if not report.groups:
         console.print("Không có câu hỏi nào cần xử lý.")
         return
@@ -450,7 +603,7 @@ def print_report(report: Report, console, catalog=None, limit: int | None = None
     for group in report.groups:
         name = group.service or UNKNOWN_SERVICE
         if catalog is not None and group.service:
-            name = f"{group.service}\n{catalog.short_name(group.service)}"
+            name = f"{group.service}\n{service_label(catalog, group.service)}"
         for index, item in enumerate(group.items):
             if limit is not None and shown >= limit:
                 break

@@ -212,9 +212,26 @@ def _build_report():
         current_app.logger.exception("cannot read the conversation store")
         exchanges = []
         error = f"{store_location(settings.tracker_store)}: {type(exc).__name__}: {exc}"
-    report = build_report(exchanges, _review_store(), summary_days=SUMMARY_DAYS)
+    try:
+        report = build_report(exchanges, _review_store(), summary_days=SUMMARY_DAYS)
+    except Exception as exc:  # never a 500: the page says what failed
+        current_app.logger.exception("cannot build the report")
+        report = build_report([], _EmptyReview(), summary_days=SUMMARY_DAYS)
+        error = error or f"{type(exc).__name__}: {exc}"
     report.store_error = error
     return report
+
+
+class _EmptyReview:
+    """Stands in for an unreadable review store."""
+
+    @staticmethod
+    def flags():
+        return []
+
+    @staticmethod
+    def resolutions():
+        return {}
 
 
 def _report():
@@ -241,14 +258,14 @@ def _index_state() -> dict:
 @bp.get("", strict_slashes=False)
 @page_login_required
 def dashboard():
-    from trolyao.report import KIND_LABELS, UNKNOWN_SERVICE
+    from trolyao.report import KIND_LABELS, service_label
 
     report = _report()
     catalog = _catalog()
     response = current_app.make_response(render_template(
         "admin.html", report=report, summary=report.summary, items=report.items[:TODO_ON_PAGE],
         total_items=len(report.items), index=_index_state(), kind_labels=KIND_LABELS,
-        service_name=lambda sid: catalog.short_name(sid) if sid else UNKNOWN_SERVICE,
+        service_name=lambda sid: service_label(catalog, sid),
         csrf=_csrf_token(), chart_version=int(time.time() // REPORT_TTL_SECONDS)))
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -261,8 +278,10 @@ def chart(name: str):
 
     if name not in admin_charts.CHART_NAMES:
         return json_error(404, "not_found", f"no chart named {name!r}")
+    from trolyao.report import service_label
+
     catalog = _catalog()
-    svg = admin_charts.render(name, _report().summary, catalog.short_name)
+    svg = admin_charts.render(name, _report().summary, lambda sid: service_label(catalog, sid))
     response = Response(svg, mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -297,6 +316,8 @@ def report_json():
             "top_services": [{"service": s, "questions": n} for s, n in summary.top_services],
         },
         "flags_open": report.flags_open,
+        "skipped_records": report.skipped,
+        "store_error": report.store_error,
         "todo": [{"service": i.service, "question": i.question, "count": i.count,
                   "kinds": dict(i.kinds), "notes": i.notes, "flag_ids": i.flag_ids,
                   "last_seen": i.last_seen.isoformat() if i.last_seen else None}
