@@ -14,6 +14,7 @@ import asyncio
 import csv
 import json
 import logging
+import unicodedata
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -566,10 +567,29 @@ def csv_rows(groups: list[TodoGroup], catalog=None) -> Iterable[dict]:
             }
 
 
+# A cell a spreadsheet would run as a formula (OWASP "CSV injection"): = + - @ first, also
+# after spaces/tabs/newlines or in full-width form (＝ ＋ － ＠), or a tab / CR first.
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def safe_cell(value):
+    """A text cell prefixed with ' when a spreadsheet could read it as a formula; the quote
+    is shown as typed in the cell, the formula never runs. Numbers stay numbers."""
+    if not isinstance(value, str) or not value:
+        return value
+    if value[0] in ("\t", "\r"):
+        return "'" + value
+    stripped = value.lstrip(" \t\r\n\u00a0\u3000")
+    first = unicodedata.normalize("NFKC", stripped[:1])
+    if first.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def write_csv(groups: list[TodoGroup], out: IO[str], catalog=None) -> None:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
     writer.writeheader()
-    writer.writerows(csv_rows(groups, catalog))
+    writer.writerows({k: safe_cell(v) for k, v in row.items()} for row in csv_rows(groups, catalog))
 
 
 def kinds_text(item: TodoItem) -> str:
