@@ -79,6 +79,7 @@ def test_numbers_in_chats_are_redacted_before_logging_and_storage(client, assist
     user_texts = [e["text"] for e in assistant.tracker_events(sender) if e["event"] == "user"]
     assert user_texts == [f"Tôi mất căn cước số {ID_MASK}, gọi tôi qua {PHONE_MASK} để làm lại được không?"]
     stored = conversation_store_bytes(settings)
-    assert sender.encode() in stored, "the conversation was written to the store"
+    assert assistant.conversation_id(sender).encode() in stored, "the conversation was written"
+    assert sender.encode() not in stored, "under a keyed hash of the sender id"
     for raw in (CCCD, PHONE, PHONE.replace(" ", "")):
         assert raw.encode() not in stored

@@ -241,10 +241,14 @@ def test_soak_with_reindexes_and_restarts_loses_and_duplicates_nothing(tmp_path,
     rows = con.execute("SELECT sender_id, data FROM events WHERE type_name = 'user' "
                        "ORDER BY id").fetchall()
     con.close()
+    from trolyao.senders import SenderIds, sender_key
+
+    ids = SenderIds(sender_key(tmp_path))  # conversations are stored under keyed hashes
+    sender_of = {ids.stored(s): s for s in senders}
     stored: dict[str, list[str]] = {s: [] for s in senders}
     for sender_id, data in rows:
-        if sender_id in stored:
-            stored[sender_id].append(json.loads(data)["text"])
+        if sender_id in sender_of:
+            stored[sender_of[sender_id]].append(json.loads(data)["text"])
     total = sum(len(v) for v in sent.values())
     assert total == rounds * per_round
     for sender in senders:

@@ -93,10 +93,11 @@ def test_negative_feedback_button_reaches_the_report(assistant, settings):
     from trolyao.report import read_exchanges_from_assistant
 
     exchanges = read_exchanges_from_assistant(assistant)
-    ours = [x for x in exchanges if x.sender == sender]
+    ours = [x for x in exchanges if x.sender == assistant.conversation_id(sender)]
     assert [x.question for x in ours] == [question] and ours[0].feedback == "negative"
     # The button click itself is not a question.
-    assert not [x for x in exchanges if x.sender == sender and x.question.startswith("/give_feedback")]
+    assert not [x for x in exchanges if x.sender == assistant.conversation_id(sender)
+                and x.question.startswith("/give_feedback")]
 
     report = build_report(exchanges, ReviewStore.for_settings(settings))
     item = next(i for i in report.items if i.question == question)

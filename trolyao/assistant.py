@@ -25,6 +25,7 @@ from trolyao import runtime, tuning
 from trolyao.payloads import STALE_PAYLOAD_REPLY, PayloadPolicy
 from trolyao.protocol import META_KEY
 from trolyao.redaction import redact
+from trolyao.senders import SenderIds
 from trolyao.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,7 @@ class Assistant:
         self._watcher: threading.Thread | None = None
         self._stop = threading.Event()
         self.payloads: PayloadPolicy | None = None
+        self.senders = SenderIds.for_settings(self.settings)
 
     def _run_loop(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -259,7 +261,12 @@ class Assistant:
         if not self.ready:
             raise AssistantNotReady("assistant is still loading")
         text = redact(nfc(message)).strip()
-        return self._submit(self._handle(sender, sender, text))
+        public = self.senders.public(sender)
+        return self._submit(self._handle(self.conversation_id(sender), public, text))
+
+    def conversation_id(self, sender: str) -> str:
+        """The id the conversation of `sender` is stored under (a keyed hash, trolyao/senders.py)."""
+        return self.senders.stored(sender)
 
     @staticmethod
     def _canned_reply(sender: str, text: str) -> ChatReply:
@@ -294,6 +301,7 @@ class Assistant:
                 reply.messages.append({"text": out.get("text", ""),
                                        **({"buttons": out["buttons"]} if out.get("buttons") else {})})
             rest = {k: v for k, v in msg.items() if v}
+            rest["recipient_id"] = public
             reply.rest_messages.append(rest)
         return reply
 
@@ -322,12 +330,13 @@ class Assistant:
         Rasa's `/restart` payload, the widget starts a new conversation id instead)."""
         if not self.ready:
             raise AssistantNotReady("assistant is still loading")
-        self._submit(self._handle(sender, sender, "/restart", trusted=True))
+        self._submit(self._handle(self.conversation_id(sender), sender, "/restart", trusted=True))
 
     def tracker_events(self, sender: str) -> list[dict]:
         """The stored events of `sender`'s conversation (current session)."""
+        conversation = self.conversation_id(sender)
 
         async def _events():
-            tracker = await self.agent.tracker_store.retrieve(sender)
+            tracker = await self.agent.tracker_store.retrieve(conversation)
             return [e.as_dict() for e in tracker.events] if tracker else []
         return self._submit(_events())

@@ -71,12 +71,14 @@ def _answer(render):
         sender, message = parse_chat_request(settings.max_message_chars)
     except BadRequest as exc:
         return json_error(400, exc.code, exc.message)
-    # Debug logs show what citizens ask; the log record factory redacts personal numbers.
-    log.debug("message from %s: %s", sender, message)
     assistant = current_app.extensions["assistant"]
     if assistant is None:
         return json_error(503, "not_ready", "Trợ lý đang khởi động, anh/chị vui lòng thử lại sau giây lát.",
                           Retry_After="5")
+    # Debug logs show what citizens ask, under the stored (hashed) conversation id; the log
+    # record factory redacts personal data.
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("message from %s: %s", assistant.conversation_id(sender), message)
     try:
         reply = assistant.chat(sender, message)
     except AssistantNotReady:
