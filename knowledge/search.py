@@ -89,8 +89,13 @@ class Searcher:
         self.bm25 = BM25([self.analyzer.terms(_passage_text(p)) for p in self.passages])
         self.card_bm25 = BM25([self.analyzer.terms(" . ".join(cards[s])) for s in self.services])
         # What each service's documents talk about, for the coverage of a question.
+        # The answers of "Câu hỏi thường gặp" (sections that are questions) are left out: they
+        # mention neighbouring topics to say how they differ ("người nước ngoài thì…"), and the
+        # decision's weights were fitted on what the procedure sections cover.
         self.service_words: list[set[str]] = [set() for _ in self.services]
         for p in self.passages:
+            if p.section.rstrip().endswith("?"):
+                continue
             self.service_words[self.service_index[p.service]].update(
                 self.analyzer.content_words(_passage_text(p)))
         for s in self.services:
@@ -105,9 +110,11 @@ class Searcher:
         bodies: dict[str, list[str]] = defaultdict(list)
         for p in self.passages:
             bodies[p.doc_id].append(p.text)
+        # What documents are about: names and section headings, but not the questions of
+        # their "Câu hỏi thường gặp" (an FAQ may mention a topic to say it is not ours).
         self.scope = (scope or default_scope_lexicon()).weakened(
             [name for names in cards.values() for name in names] +
-            sorted({p.section for p in self.passages}),
+            sorted({p.section for p in self.passages if not p.section.rstrip().endswith("?")}),
             ["\n".join(texts) for texts in bodies.values()])
 
     def _service_cards(self) -> dict[str, list[str]]:
@@ -167,12 +174,16 @@ class Searcher:
         cue_weight, cue = self.scope.strength(query)
         allowed = set(services) if services else None
         ordered: list[int] = []
+        seen_services = 0
         for s_idx in service_order:
             if allowed is not None and self.services[s_idx] not in allowed:
                 continue
             members = np.flatnonzero(self.passage_service == s_idx)
             ordered.extend(int(i) for i in members[np.argsort(-within[members], kind="stable")])
-            if len(ordered) >= 4 * k:
+            seen_services += 1
+            # Enough passages, from at least three services (a service with a long FAQ can
+            # alone fill 4k passages; the next services must still be offered).
+            if len(ordered) >= 4 * k and seen_services >= 3:
                 break
         # The three best passages of the top service (the answer and its neighbour sections),
         # then the best passage of the next two services (diverse sources), then the rest.
