@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from knowledge.answering.aspects import section_matches
-from knowledge.answering.question import DURATION, FEE, PLACE
+from knowledge.answering.question import DOCUMENTS, DURATION, FEE, PLACE
 from knowledge.answering.selection import ScoredUnit, Selection, terms
 from knowledge.answering.units import Unit, passage_units
 
@@ -35,8 +35,8 @@ SECOND_SENTENCE = 0.85
 # Buttons under a procedure's answer: the other aspects, one click away.
 ASPECT_BUTTONS = [("steps", "Các bước"), ("documents", "Giấy tờ"), ("fee", "Lệ phí"),
                   ("time", "Thời gian"), ("channel", "Nộp ở đâu")]
-CARD = [("channel", "Làm ở đâu", PLACE), ("fee", "Lệ phí", FEE),
-        ("time", "Thời gian", DURATION)]
+CARD = [("documents", "Giấy tờ", DOCUMENTS), ("channel", "Làm ở đâu", PLACE),
+        ("fee", "Lệ phí", FEE), ("time", "Thời gian", DURATION)]
 FAQ_SECTION = "Câu hỏi thường gặp"
 # A card line states a value: an amount or "miễn phí", a number of days, a named channel.
 _CARD_VALUE = {
@@ -44,6 +44,7 @@ _CARD_VALUE = {
     DURATION: re.compile(r"\d+ (ngay|gio|thang)|trong ngay"),
     PLACE: re.compile(r"vneid|cong dich vu cong|dichvucong|ung dung|cong an|ubnd|mot cua"),
 }
+STEPS_IN_CARD = 55  # with a card, the steps take fewer words
 
 
 @dataclass
@@ -98,8 +99,9 @@ class AnswerComposer:
         best = selection.best
         if best is None:
             return None
-        if selection.analysis.wants_steps and (selection.analysis.request
-                                               or not selection.specific_terms):
+        if selection.analysis.wants_steps and (
+                selection.analysis.request or not selection.specific_terms
+                or section_matches(best.unit.passage.section, "steps") or best.unit.numbered):
             steps = self._steps(selection)
             if steps is not None:
                 return steps
@@ -263,7 +265,7 @@ class AnswerComposer:
         items = [u for u in steps if u.item]
         for i, u in enumerate(items):
             line = clip(u.text, ITEM_WORDS)
-            if words + len(line.split()) > STEPS_WORDS and lines:
+            if words + len(line.split()) > STEPS_IN_CARD and lines:
                 lines.append(f"(còn {len(items) - i} bước nữa trong hướng dẫn ở nguồn dưới đây)")
                 break
             lines.append(f"{len(lines) + 1}. {line}")
@@ -273,6 +275,11 @@ class AnswerComposer:
         card = []
         for aspect, label, kind in CARD:
             section_units = [u for u in doc_units if section_matches(u.passage.section, aspect)]
+            if kind == DOCUMENTS:  # the papers themselves, as one line
+                papers = "; ".join(u.text.rstrip(".") for u in section_units if u.item)
+                if papers:
+                    card.append(f"- {label}: {clip(papers, CARD_WORDS)}")
+                continue
             unit = next((u for u in section_units if _CARD_VALUE[kind].search(u.folded)), None)
             if unit is not None:
                 card.append(f"- {label}: {clip(unit.text, CARD_WORDS)}")

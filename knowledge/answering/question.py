@@ -21,8 +21,8 @@ from knowledge.textnorm import fold, nfc
 # candidate sentence by a pattern (ANSWER_PATTERNS).
 NUMBER, PERCENT, DATE, DURATION, FEE, AGE, PLACE, BODY = (
     "number", "percent", "date", "duration", "fee", "age", "place", "body")
-DOCUMENTS, STEPS, VERDICT, FORM, PENALTY, LIST, WHO = (
-    "documents", "steps", "verdict", "form", "penalty", "list", "who")
+DOCUMENTS, STEPS, VERDICT, FORM, PENALTY, LIST, WHO, DEFINITION = (
+    "documents", "steps", "verdict", "form", "penalty", "list", "who", "definition")
 # Kinds precise enough that a sentence without one does not answer the question.
 SPECIFIC_KINDS = frozenset({PERCENT, DATE, DURATION, FEE, AGE, FORM, PENALTY})
 
@@ -53,6 +53,8 @@ ANSWER_CUES: dict[str, list[str]] = {
     FORM: ["mau nao", "mau don", "to khai", "bieu mau", "mau so", "mau"],
     PENALTY: ["phat", "xu phat", "xu ly", "che tai", "bi gi"],
     NUMBER: ["bao nhieu", "may", "so luong", "muc", "chi tieu"],
+    DEFINITION: ["la gi", "nghia la gi", "duoc hieu the nao", "duoc hieu nhu the nao",
+                 "hieu the nao", "dung de lam gi", "de lam gi", "la cai gi"],
     WHO: ["doi tuong", "doi tuong nao", "ai duoc", "nhung ai", "ai co the", "ai phai",
           "nguoi nao", "truong hop nao", "khi nao thi"],
     LIST: ["gom", "nhung gi", "nhung nao", "truong hop nao", "nhom", "loai", "noi dung"],
@@ -83,6 +85,7 @@ ANSWER_PATTERNS: dict[str, re.Pattern] = {
     FORM: re.compile(r"\bmau\b|\b[a-z]{2,3} ?\d{2}[a-z]?\b|\b\d{1,2}/[a-z]{2,5}\b|to khai"),
     PENALTY: re.compile(rf"phat|{_NUM}\s?(dong|trieu)\b|xu ly|thu hoi|truy cuu"),
     NUMBER: re.compile(rf"\b{_NUM}\b|\b(mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi)\b"),
+    DEFINITION: re.compile(r"\bla\b|nghia la|duoc hieu|dung de|giup"),
     WHO: re.compile(r"\bcong dan\b|\bnguoi\b|\btre\b|\btu du\b|\bduoi\b|\btuoi\b|"
                     r"\btruong hop\b|\bkhi\b|\bneu\b"),
     LIST: re.compile(r"^\s*[-*•]|\d+[.)] |;|:"),
@@ -90,8 +93,8 @@ ANSWER_PATTERNS: dict[str, re.Pattern] = {
 
 # Kinds whose cue is a more specific question than the others in the same message
 # ("bao nhiêu tuổi" beats "bao nhiêu"; "mẫu nào" beats "hồ sơ").
-_SPECIFIC_FIRST = [PERCENT, AGE, DATE, DURATION, FEE, FORM, PENALTY, BODY, PLACE, DOCUMENTS,
-                   WHO, VERDICT, STEPS, LIST, NUMBER]
+_SPECIFIC_FIRST = [PERCENT, AGE, DATE, DURATION, FEE, FORM, PENALTY, DEFINITION, BODY, PLACE,
+                   DOCUMENTS, WHO, VERDICT, STEPS, LIST, NUMBER]
 
 # Kinds a cue implies together: a fee question is also a number question, etc.
 _IMPLIED = {PERCENT: [NUMBER], AGE: [NUMBER], FEE: [NUMBER], DURATION: [NUMBER],

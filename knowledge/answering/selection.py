@@ -23,7 +23,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from knowledge.answering.aspects import section_matches
-from knowledge.answering.question import (DOCUMENTS, SPECIFIC_KINDS, STEPS, QuestionAnalysis,
+from knowledge.answering.question import (DEFINITION, DOCUMENTS, SPECIFIC_KINDS, STEPS,
+                                          QuestionAnalysis,
                                           QuestionPart, case_cues, matches_kind)
 from knowledge.answering.units import Unit, passage_units
 from knowledge.bm25 import STOPWORDS
@@ -181,7 +182,9 @@ class AnswerSelector:
             score += w.previous_document
         if service and p.service != service:
             score -= w.other_service
-        if not p.section and (part.wanted or part.aspects):
+        if not p.section and part.kind == DEFINITION:
+            score += w.intro  # "… là gì?": the introduction says what it is
+        elif not p.section and (part.wanted or part.aspects):
             score -= w.intro
         if unit.position == 0:
             score += w.first_in_section
