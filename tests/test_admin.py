@@ -75,7 +75,7 @@ def test_session_cookie_is_not_readable_by_scripts_nor_sent_cross_site(app, sett
     value = cookie.split(";")[0].split("=", 1)[1]
     stored = app.session_interface.get_signing_serializer(app).loads(value)
     assert settings.admin_token not in repr(stored), "the cookie proves the login, it is not the token"
-    assert set(stored) == {"admin", "csrf"}
+    assert set(stored) == {"admin", "csrf", "sid"}  # sid: the server-side session (logout ends it)
 
 
 def test_bearer_header_works_for_scripts(client, settings):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import unicodedata
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,23 @@ from trolyao.senders import SenderIds
 from trolyao.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# A message without a single letter or digit (only emoji, punctuation, invisible characters)
+# is not a question: Rasa would read it as some intent (1,000 emoji came out as "affirm", i.e.
+# positive feedback), so it gets this reply instead and is not stored.
+NO_WORDS_REPLY = ("Anh/chị vui lòng gõ câu hỏi bằng chữ, ví dụ: \"Làm lý lịch tư pháp trên "
+                  "VNeID thế nào?\"")
+
+
+def visible_text(message: str) -> str:
+    """The message without format characters (zero-width spaces/joiners, BOM, bidi marks):
+    invisible, never meaningful to the NLU, and a way to make text look different in logs."""
+    return "".join(ch for ch in message if unicodedata.category(ch) != "Cf")
+
+
+def has_words(text: str) -> bool:
+    """At least one letter or digit."""
+    return any(unicodedata.category(ch)[0] in "LN" for ch in text)
 
 
 
@@ -256,12 +274,14 @@ class Assistant:
     def chat(self, sender: str, message: str) -> ChatReply:
         """Answer one message typed by a citizen (API, REST webhook, shell, `trolyao ask`).
 
-        Text is normalised (NFC), redacted, and read as an
+        Text is normalised (NFC, invisible characters removed), redacted, and read as an
         intent payload only if `PayloadPolicy` allows it (see trolyao/payloads.py)."""
         if not self.ready:
             raise AssistantNotReady("assistant is still loading")
-        text = redact(nfc(message)).strip()
+        text = redact(visible_text(nfc(message))).strip()
         public = self.senders.public(sender)
+        if not has_words(text):
+            return self._canned_reply(public, NO_WORDS_REPLY)
         return self._submit(self._handle(self.conversation_id(sender), public, text))
 
     def conversation_id(self, sender: str) -> str:
@@ -317,6 +337,7 @@ class Assistant:
                 text, _accepted = self.payloads.decide(text, tracker)
                 if text is None:
                     return None
+            self._bound_session(tracker)
             message = UserMessage(text, collector, sender, input_channel="trolyao")
             await processor._handle_message_with_tracker(message, tracker)
             tracker = await processor.run_action_extract_slots(message.output_channel, tracker)
@@ -324,6 +345,32 @@ class Assistant:
             await processor.run_anonymization_pipeline(tracker)
             await processor.save_tracker(tracker)
         return tracker
+
+    def _bound_session(self, tracker) -> None:
+        """Long conversations stay fast: once the current session holds more than
+        TROLYAO_MAX_SESSION_EVENTS events, a new session starts with the slots carried over
+        (what the conversation is about is kept). Rasa loads, replays and featurizes only
+        the current session's events, so the work per answer stays bounded (400 turns
+        otherwise took ~10x the time of the first). Not inside a form (it would be reset)."""
+        from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
+        from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet
+
+        limit = self.settings.max_session_events
+        if limit <= 0 or tracker.active_loop_name:
+            return
+        since_start = 0
+        for event in reversed(tracker.events):
+            if isinstance(event, SessionStarted):
+                break
+            since_start += 1
+            if since_start > limit:
+                break
+        if since_start <= limit:
+            return
+        carried = [SlotSet(name, value) for name, value in tracker.current_slot_values().items()
+                   if value is not None and name not in ("requested_slot", "session_started_metadata")]
+        tracker.update_with_events([ActionExecuted(ACTION_SESSION_START_NAME), SessionStarted(),
+                                    *carried, ActionExecuted(ACTION_LISTEN_NAME)], self.agent.domain)
 
     def restart(self, sender: str) -> None:
         """Start a fresh conversation for `sender` (the shell's /restart; citizens cannot send

@@ -100,12 +100,25 @@ def redact(text: str) -> str:
     return _PASSPORT.sub(PASSPORT_MASK, text)
 
 
+# Characters that end or rewrite a log line: C0/C1 controls (newline, CR, ESC …), the Unicode
+# line and paragraph separators, bidi overrides. A citizen's "xin chào\n2026-… ERROR …" would
+# otherwise forge a log line.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r"}
+
+
+def escape_controls(text: str) -> str:
+    """One log record = one line: controls written as escapes (\\n, \\r, \\u2028, \\x1b)."""
+    return _CONTROL_RE.sub(lambda m: _ESCAPES.get(m.group(), m.group().encode("unicode_escape")
+                                                  .decode("ascii")), text)
+
+
 def _redact_record(record: logging.LogRecord) -> None:
     try:
         message = record.getMessage()
     except Exception:  # a broken format string must not break logging
         return
-    cleaned = redact(message)
+    cleaned = escape_controls(redact(message).rstrip("\n"))
     if cleaned != message:
         record.msg, record.args = cleaned, None
     if record.exc_info and not record.exc_text:
@@ -116,7 +129,7 @@ def _redact_record(record: logging.LogRecord) -> None:
 
 
 class RedactingFilter(logging.Filter):
-    """Handler filter: redacts records that reach a handler (kept for explicit use)."""
+    """Handler filter: redacts and escapes records that reach a handler (kept for explicit use)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         _redact_record(record)
@@ -128,7 +141,8 @@ _installed = False
 
 def install_log_redaction() -> None:
     """Redact every log record at creation, so handlers added later (gunicorn's, pytest's)
-    never see a raw number; idempotent."""
+    never see a raw number, and write each record on one line (control characters escaped:
+    user text cannot forge log lines); idempotent."""
     global _installed
     # Python warnings (Rasa reports payload and slot problems with `warnings.warn`, quoting the
     # message) are written to stderr by the warnings module itself: route them through logging.

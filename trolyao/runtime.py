@@ -41,11 +41,14 @@ def configure_logging(level: str | int = "INFO", verbose: bool = False) -> None:
         getattr(logging, level, logging.INFO) if isinstance(level, str) else level)
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(level)  # basicConfig does nothing once a handler exists
     install_log_redaction()
     quiet = logging.INFO if verbose else logging.WARNING
+    # (Not "root": getLogger("root") is the root logger itself, which silenced
+    # TROLYAO_LOG_LEVEL=DEBUG for every logger.)
     for noisy in ("tensorflow", "absl", "rasa", "rasa_sdk", "sentence_transformers", "urllib3",
                   "filelock", "matplotlib", "h5py", "apscheduler", "asyncio", "httpx",
-                  "transformers", "faiss", "sqlalchemy", "root"):
+                  "transformers", "faiss", "sqlalchemy", "py.warnings"):
         logging.getLogger(noisy).setLevel(quiet)
     try:
         from rasa.utils.log_utils import configure_structlog

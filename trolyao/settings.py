@@ -53,6 +53,9 @@ class Settings:
     index_watch_seconds: float = 5.0
     # Reverse proxies in front of the app whose X-Forwarded-For is trusted (rate limit per citizen).
     trusted_proxies: int = 0
+    # Events of one conversation session Rasa loads per answer; more starts a new session with
+    # the slots carried over (long conversations stay as fast as short ones). 0 = unbounded.
+    max_session_events: int = 300
 
     @property
     def rasa_model_path(self) -> Path:
@@ -96,4 +99,5 @@ def load_settings() -> Settings:
         response_timeout=float(_env("TROLYAO_RESPONSE_TIMEOUT", "30")),
         index_watch_seconds=float(_env("TROLYAO_INDEX_WATCH_SECONDS", "5")),
         trusted_proxies=_int("TROLYAO_TRUSTED_PROXIES", 0),
+        max_session_events=_int("TROLYAO_MAX_SESSION_EVENTS", 300),
     )

@@ -113,20 +113,94 @@ def allowed_origin_only(view):
     return wrapper
 
 
-def bearer_token_matches(token: str) -> bool:
+class FailedTokens:
+    """Wrong admin tokens (sign-in form and bearer headers), counted per client IP and over all
+    clients (distributed guessing). Over either limit, wrong tokens get 429; the right token is
+    always accepted (it is checked first), so an attacker behind the same IP (a ward office's
+    NAT) cannot lock staff out. Guessing is kept out by the token's length (README: at least 32
+    random characters), the limit keeps the noise and the work bounded. Per worker."""
+
+    def __init__(self, per_client: int = 10, overall: int = 100, window: float = 300.0):
+        self.per_client, self.overall, self.window = per_client, overall, window
+        self._times: dict[str, deque] = defaultdict(deque)
+        self._all: deque = deque()
+        self._lock = threading.Lock()
+
+    def _trim(self, times: deque, now: float) -> deque:
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        return times
+
+    def retry_after(self, key: str) -> float:
+        """0 if wrong attempts from `key` are still answered 401, else seconds to wait."""
+        now = time.monotonic()
+        with self._lock:
+            mine, every = self._trim(self._times.get(key, deque()), now), self._trim(self._all, now)
+            waits = [times[0] + self.window - now for times, limit in
+                     ((mine, self.per_client), (every, self.overall)) if len(times) >= limit]
+            return max(waits) if waits else 0.0
+
+    def record(self, key: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._times[key].append(now)
+            self._all.append(now)
+            if len(self._times) > 10_000:  # forget idle clients
+                self._times = defaultdict(deque, {k: v for k, v in self._times.items()
+                                                  if self._trim(v, now)})
+
+
+def failed_tokens() -> FailedTokens:
+    return current_app.extensions.setdefault("admin_failed_tokens", FailedTokens())
+
+
+def given_bearer() -> str:
     header = request.headers.get("Authorization", "")
-    given = header[7:].strip() if header[:7].lower() == "bearer " else ""
-    return bool(given) and hmac.compare_digest(given.encode(), token.encode())
+    return header[7:].strip() if header[:7].lower() == "bearer " else ""
+
+
+def token_matches(given: str, token: str) -> bool:
+    return bool(given) and bool(token) and hmac.compare_digest(given.encode(), token.encode())
+
+
+def bearer_token_matches(token: str) -> bool:
+    return token_matches(given_bearer(), token)
+
+
+def check_bearer(token: str) -> str:
+    """"ok" (right token), "absent" (no Authorization header), "wrong" (counted) or
+    "limited" (wrong, and this client or everybody has guessed too often: 429)."""
+    given = given_bearer()
+    if not given:
+        return "absent"
+    if token_matches(given, token):
+        return "ok"
+    limiter = failed_tokens()
+    if limiter.retry_after(client_key()):
+        return "limited"
+    limiter.record(client_key())
+    return "wrong"
+
+
+def too_many_attempts():
+    seconds = int(failed_tokens().retry_after(client_key())) + 1
+    return json_error(429, "too_many_requests",
+                      f"too many wrong admin tokens; try again in {seconds} s",
+                      Retry_After=str(seconds))
 
 
 def admin_required(view):
-    """Bearer TROLYAO_ADMIN_TOKEN; admin endpoints do not exist when no token is configured."""
+    """Bearer TROLYAO_ADMIN_TOKEN; admin endpoints do not exist when no token is configured.
+    Wrong tokens are counted (FailedTokens): too many get 429 instead of 401."""
     @wraps(view)
     def wrapper(*args, **kwargs):
         token = current_app.config["TROLYAO"].admin_token
         if not token:
             return json_error(404, "not_found", "admin endpoints are disabled (no TROLYAO_ADMIN_TOKEN)")
-        if not bearer_token_matches(token):
+        result = check_bearer(token)
+        if result == "limited":
+            return too_many_attempts()
+        if result != "ok":
             return json_error(401, "unauthorized", "missing or wrong bearer token",
                               WWW_Authenticate='Bearer realm="trolyao-admin"')
         return view(*args, **kwargs)

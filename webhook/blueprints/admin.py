@@ -3,8 +3,11 @@
 Same token as the JSON API (TROLYAO_ADMIN_TOKEN). Scripts send `Authorization: Bearer …`;
 people sign in once with a form and the browser keeps a signed session cookie (the Flask
 secret comes from TROLYAO_SECRET_KEY, or is generated per process: then sessions end when
-the server restarts, and several workers need the variable set). Form posts from a session
-carry a CSRF token; the cookie is SameSite=Strict as well.
+the server restarts, and several workers need the variable set). The cookie holds a random
+session id the server keeps in `var/admin-sessions.db` (logging out deletes it), is HttpOnly,
+SameSite=Strict, and Secure over HTTPS. Form posts from a session carry a CSRF token. Wrong
+tokens (form or bearer) are counted per IP and overall; too many get 429, the right token is
+always accepted.
 
 - GET  /admin                  dashboard (charts, to-do list, index status) or 401 + login form
 - GET  /admin/charts/<name>.svg  the charts (matplotlib SVG, rendered here: no CDN, no JS)
@@ -22,18 +25,22 @@ import os
 import secrets
 import threading
 import time
+from contextlib import contextmanager
 from functools import wraps
 
 from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template,
                    request, session, url_for)
+from flask.sessions import SecureCookieSessionInterface
 
-from webhook.security import admin_required, client_key, json_error
+from webhook.security import (admin_required, check_bearer, client_key, failed_tokens, json_error,
+                              token_matches, too_many_attempts)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 _reindex_lock = threading.Lock()
 REPORT_TTL_SECONDS = 15.0  # the page loads five images at once: read the store once for all
 SUMMARY_DAYS = 30
 TODO_ON_PAGE = 20
+SESSION_HOURS = 12  # a sign-in lasts this long at most
 
 
 @bp.record_once
@@ -44,58 +51,98 @@ def _configure_sessions(state) -> None:
     if app.config.get("SESSION_COOKIE_SAMESITE") is None:
         app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.session_interface = _SessionCookies()
+
+
+class _SessionCookies(SecureCookieSessionInterface):
+    """The session cookie is `Secure` whenever the request came over HTTPS (directly, or via
+    a trusted reverse proxy's X-Forwarded-Proto, see TROLYAO_TRUSTED_PROXIES); plain HTTP on
+    localhost still works for development."""
+
+    def get_cookie_secure(self, app) -> bool:
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
+
+
+class AdminSessions:
+    """Sign-ins known to the server (`$TROLYAO_HOME/var/admin-sessions.db`, shared by the
+    workers): the cookie carries a random session id, logging out deletes it, so a cookie
+    copied before the logout opens nothing. Sessions end after SESSION_HOURS."""
+
+    def __init__(self, path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS admin_sessions "
+                       "(id TEXT PRIMARY KEY, expires REAL NOT NULL)")
+
+    @contextmanager
+    def _connect(self):
+        """One transaction on a fresh connection, closed afterwards."""
+        import sqlite3
+
+        db = sqlite3.connect(self.path, timeout=10)
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    def create(self) -> str:
+        sid = secrets.token_urlsafe(24)
+        now = time.time()
+        with self._connect() as db:
+            db.execute("DELETE FROM admin_sessions WHERE expires < ?", (now,))
+            db.execute("INSERT INTO admin_sessions VALUES (?, ?)", (sid, now + SESSION_HOURS * 3600))
+        return sid
+
+    def valid(self, sid) -> bool:
+        if not isinstance(sid, str) or not sid:
+            return False
+        with self._connect() as db:
+            row = db.execute("SELECT expires FROM admin_sessions WHERE id = ?", (sid,)).fetchone()
+        return row is not None and row[0] > time.time()
+
+    def end(self, sid) -> None:
+        if isinstance(sid, str):
+            with self._connect() as db:
+                db.execute("DELETE FROM admin_sessions WHERE id = ?", (sid,))
+
+
+def _sessions() -> AdminSessions:
+    sessions = current_app.extensions.get("admin_sessions")
+    if sessions is None:
+        home = current_app.config["TROLYAO"].home
+        from pathlib import Path
+
+        sessions = current_app.extensions.setdefault(
+            "admin_sessions", AdminSessions(Path(home) / "var" / "admin-sessions.db"))
+    return sessions
 
 
 # ---------------------------------------------------------------- authentication
-class FailedLogins:
-    """Wrong tokens per client: after `limit` within `window` seconds the form refuses."""
-
-    def __init__(self, limit: int = 10, window: float = 300.0):
-        self.limit, self.window = limit, window
-        self._times: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str) -> list[float]:
-        now = time.monotonic()
-        times = [t for t in self._times.get(key, []) if t > now - self.window]
-        self._times[key] = times
-        return times
-
-    def blocked(self, key: str) -> bool:
-        with self._lock:
-            return len(self._recent(key)) >= self.limit
-
-    def record(self, key: str) -> None:
-        with self._lock:
-            self._recent(key).append(time.monotonic())
-            if len(self._times) > 10_000:  # forget idle clients
-                self._times = {k: v for k, v in self._times.items() if v}
-
-
-_failed_logins = FailedLogins()
-
-
 def _admin_token() -> str:
     return current_app.config["TROLYAO"].admin_token
 
 
-def _session_proof(token: str) -> str:
-    """What the cookie holds: proves the token was given, is not the token, and stops
-    working when the token changes."""
+def _session_proof(token: str, sid: str) -> str:
+    """What the cookie holds besides the session id: proves the token was given, is not the
+    token, and stops working when the token changes."""
     key = current_app.secret_key
     key = key.encode() if isinstance(key, str) else key
-    return hmac.new(key, b"trolyao-admin:" + token.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, b"trolyao-admin:" + token.encode() + b":" + sid.encode(),
+                    hashlib.sha256).hexdigest()
 
 
 def _bearer_ok(token: str) -> bool:
-    header = request.headers.get("Authorization", "")
-    given = header[7:].strip() if header.lower().startswith("bearer ") else ""
-    return bool(given) and hmac.compare_digest(given.encode(), token.encode())
+    from webhook.security import bearer_token_matches
+
+    return bearer_token_matches(token)
 
 
 def _session_ok(token: str) -> bool:
-    proof = session.get("admin")
-    return isinstance(proof, str) and hmac.compare_digest(proof, _session_proof(token))
+    proof, sid = session.get("admin"), session.get("sid")
+    return isinstance(proof, str) and isinstance(sid, str) \
+        and hmac.compare_digest(proof, _session_proof(token, sid)) and _sessions().valid(sid)
 
 
 def _csrf_token() -> str:
@@ -127,7 +174,10 @@ def page_login_required(view):
         token = _admin_token()
         if not token:
             return current_app.make_response((render_template("admin_disabled.html"), 404))
-        if not (_bearer_ok(token) or _session_ok(token)):
+        bearer = check_bearer(token)
+        if bearer == "limited":
+            return too_many_attempts()
+        if not (bearer == "ok" or (bearer == "absent" and _session_ok(token))):
             return _login_page(401)
         return view(*args, **kwargs)
     return wrapper
@@ -149,14 +199,21 @@ def login():
     token = _admin_token()
     if not token:
         return current_app.make_response((render_template("admin_disabled.html"), 404))
-    if _failed_logins.blocked(client_key()):
-        return _login_page(429, "Sai mã quá nhiều lần. Vui lòng thử lại sau vài phút.")
     given = request.form.get("token", "").strip()
-    if not given or not hmac.compare_digest(given.encode(), token.encode()):
-        _failed_logins.record(client_key())
+    if not token_matches(given, token):  # the right token is never refused (checked first)
+        limiter = failed_tokens()
+        wait = limiter.retry_after(client_key())
+        if wait:
+            response = _login_page(429, "Sai mã quá nhiều lần. Vui lòng thử lại sau vài phút.")
+            response.headers["Retry-After"] = str(int(wait) + 1)
+            return response
+        limiter.record(client_key())
         return _login_page(401, "Mã truy cập không đúng.")
+    _sessions().end(session.get("sid"))
     session.clear()
-    session["admin"] = _session_proof(token)
+    sid = _sessions().create()
+    session["sid"] = sid
+    session["admin"] = _session_proof(token, sid)
     _csrf_token()
     return redirect(url_for("admin.dashboard"), code=303)
 
@@ -164,6 +221,7 @@ def login():
 @bp.post("/logout")
 @form_post
 def logout():
+    _sessions().end(session.get("sid"))  # the cookie, even copied, opens nothing any more
     session.clear()
     return redirect(url_for("admin.dashboard"), code=303)
 

@@ -7,6 +7,7 @@ import re
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from trolyao.assistant import AssistantNotReady
 from webhook.security import allowed_origin_only, json_error, rate_limited
@@ -14,7 +15,8 @@ from webhook.security import allowed_origin_only, json_error, rate_limited
 bp = Blueprint("chat", __name__)
 log = logging.getLogger(__name__)
 
-SENDER_RE = re.compile(r"^[\w.:@\-]{1,128}$")
+# fullmatch: "$" would also accept a trailing newline ("x\n").
+SENDER_RE = re.compile(r"[\w.:@\-]{1,128}")
 
 
 class BadRequest(Exception):
@@ -25,7 +27,12 @@ class BadRequest(Exception):
 
 def parse_chat_request(max_chars: int) -> tuple[str, str]:
     """Validate the body; every failure names the field and the rule it broke."""
-    raw = request.get_data(cache=False)
+    try:
+        raw = request.get_data(cache=False)
+    except HTTPException:  # 413 and the like answer themselves
+        raise
+    except Exception:  # gunicorn: invalid chunk size, missing chunk terminator, body cut short
+        raise BadRequest("invalid_body", "request body could not be read (bad chunked encoding?)")
     if len(raw) == current_app.config["MAX_CONTENT_LENGTH"] and request.content_length is None:
         # A streamed (chunked) body stops silently at the limit: anything more is too large.
         request.stream.read(1)  # raises RequestEntityTooLarge (413) if more follows
@@ -41,12 +48,14 @@ def parse_chat_request(max_chars: int) -> tuple[str, str]:
         raise BadRequest("invalid_json", f"request body is not valid JSON ({exc.msg})")
     except RecursionError:  # "[[[[…" nested thousands deep fits in 64 KiB
         raise BadRequest("invalid_json", "request body is nested too deeply")
+    except ValueError:  # a number with more than 4,300 digits (Python's int limit)
+        raise BadRequest("invalid_json", "request body has a number that is too long")
     if not isinstance(body, dict):
         raise BadRequest("invalid_json", "request body must be a JSON object")
     sender, message = body.get("sender"), body.get("message")
     if sender is None:
         raise BadRequest("missing_sender", "field 'sender' is required")
-    if not isinstance(sender, str) or not SENDER_RE.match(sender):
+    if not isinstance(sender, str) or not SENDER_RE.fullmatch(sender):
         raise BadRequest("invalid_sender",
                          "field 'sender' must be a string of 1-128 letters, digits or ._:@-")
     if message is None:
