@@ -101,16 +101,25 @@ def tracker_store_endpoint(url: str):
     raise ValueError(f"unsupported TROLYAO_TRACKER_STORE {url!r} (sqlite, postgresql, redis, memory)")
 
 
-def lock_store_for(endpoint):
-    """Conversation locks: in Redis when conversations are (several workers share them),
-    else in memory (one process, or SQLite's own file locking between workers)."""
+def lock_store_for(endpoint, tracker_store=None):
+    """Conversation locks that hold wherever the conversation can be processed (trolyao/locks.py):
+    in Redis with Redis, PostgreSQL advisory locks with PostgreSQL, file locks beside the SQLite
+    database (every worker on the machine), in memory for memory://."""
     from rasa.core.lock_store import InMemoryLockStore, RedisLockStore
+
+    from trolyao.locks import FileLockStore, PostgresAdvisoryLockStore
 
     if endpoint is not None and endpoint.type == "redis":
         kwargs = endpoint.kwargs
         return RedisLockStore(host=endpoint.url, port=kwargs["port"], db=kwargs["db"],
                               username=kwargs.get("username"), password=kwargs.get("password"),
                               use_ssl=kwargs.get("use_ssl", False), key_prefix="trolyao")
+    if endpoint is not None and endpoint.type == "sql":
+        dialect = endpoint.kwargs.get("dialect")
+        if dialect == "sqlite":
+            return FileLockStore.beside(Path(endpoint.kwargs["db"]))
+        if dialect == "postgresql" and tracker_store is not None:
+            return PostgresAdvisoryLockStore.for_store(innermost_store(tracker_store))
     return InMemoryLockStore()
 
 
@@ -238,7 +247,7 @@ class Assistant:
         if tracker_store is not None:
             check_store(tracker_store, self.settings.tracker_store)
             prepare_sqlite(innermost_store(tracker_store))
-        agent = Agent(tracker_store=tracker_store, lock_store=lock_store_for(endpoint),
+        agent = Agent(tracker_store=tracker_store, lock_store=lock_store_for(endpoint, tracker_store),
                       action_endpoint=InProcessActionEndpoint("actions"))
         try:
             agent.load_model(str(model_path))
@@ -267,6 +276,8 @@ class Assistant:
             lock_client = getattr(self.agent.lock_store, "red", None)
             if lock_client is not None:
                 lock_client.close()
+            if hasattr(self.agent.lock_store, "close"):
+                self.agent.lock_store.close()
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
 

@@ -7,6 +7,7 @@ import re
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from flask import Blueprint, current_app, jsonify, request
+from rasa.core.lock_store import LockError
 from werkzeug.exceptions import HTTPException
 
 from trolyao.assistant import AssistantNotReady
@@ -95,6 +96,10 @@ def _answer(render):
                           Retry_After="5")
     except FutureTimeout:
         return json_error(504, "timeout", "Trợ lý trả lời quá lâu, anh/chị vui lòng thử lại.")
+    except LockError:  # another message of this conversation is still being processed
+        return json_error(503, "conversation_busy",
+                          "Trợ lý đang trả lời tin nhắn trước, anh/chị vui lòng gửi lại sau giây lát.",
+                          Retry_After="2")
     return jsonify(render(reply))
 
 

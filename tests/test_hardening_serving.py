@@ -1,0 +1,190 @@
+"""Issue 13, medium: with `trolyao serve --workers 2` and SQLite, a 200 means stored (a
+conversation lock across workers), slow clients cannot freeze the server (requests are read
+without a thread and time out), and gunicorn's own errors are JSON.
+
+One real gunicorn server with two workers for the module (each worker loads the Rasa model)."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+START_TIMEOUT = 420
+READ_TIMEOUT = 3  # TROLYAO_REQUEST_READ_TIMEOUT for this server
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def post(base: str, body: dict, timeout: float = 60) -> tuple[int, dict]:
+    request = urllib.request.Request(base + "/api/chat", data=json.dumps(body).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+@pytest.fixture(scope="module")
+def server(settings, rasa_model, knowledge_index, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("serving")
+    db = tmp / "conversations.db"
+    port = free_port()
+    env = {**os.environ, "TROLYAO_TRACKER_STORE": f"sqlite:///{db}", "TROLYAO_RATE_LIMIT": "0",
+           "TROLYAO_INDEX_WATCH_SECONDS": "0", "TROLYAO_REQUEST_READ_TIMEOUT": str(READ_TIMEOUT)}
+    log = open(tmp / "serve.log", "wb")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("trolyao")), "serve", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", "2", "--threads", "4"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        ready = 0
+        while ready < 4:  # several answers in a row: both workers have loaded
+            if process.poll() is not None:
+                pytest.fail((tmp / "serve.log").read_text(errors="replace")[-3000:])
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=10) as response:
+                    ready = ready + 1 if response.status == 200 else 0
+            except OSError:
+                ready = 0
+            if time.monotonic() > deadline:
+                pytest.fail(f"gunicorn not healthy after {START_TIMEOUT} s")
+            time.sleep(0.5 if ready else 1)
+        yield {"base": base, "port": port, "db": db, "log": tmp / "serve.log"}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+
+
+def stored_user_texts(db: Path, conversation_id: str) -> list[str]:
+    con = sqlite3.connect(db)
+    try:
+        rows = con.execute("SELECT data FROM events WHERE type_name = 'user' AND sender_id = ? "
+                           "ORDER BY id", (conversation_id,)).fetchall()
+    finally:
+        con.close()
+    return [json.loads(data)["text"] for (data,) in rows]
+
+
+def test_two_workers_lose_no_message_of_concurrent_senders(server, settings):
+    from trolyao.senders import SenderIds, sender_key
+
+    tag = uuid.uuid4().hex[:6]
+    senders = [f"conc-{tag}-{i}" for i in range(4)]
+    # One busy conversation (as in the issue: 20 threads on one sender) and three others.
+    jobs = [(senders[0], f"xin chào lần {i}") for i in range(160)]
+    jobs += [(s, f"cảm ơn bạn lần {i}") for s in senders[1:] for i in range(30)]
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def send(job):
+        status, _ = post(server["base"], {"sender": job[0], "message": job[1]})
+        with lock:
+            statuses.append(status)
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        list(pool.map(send, jobs))
+    assert statuses.count(200) == len(jobs), sorted(set(statuses))
+    ids = SenderIds(sender_key(settings.home))
+    for sender in senders:
+        sent = sorted(text for s, text in jobs if s == sender)
+        stored = sorted(stored_user_texts(server["db"], ids.stored(sender)))
+        assert stored == sent, f"{sender}: {len(stored)} stored of {len(sent)} answered"
+
+
+def slow_client(port: int, kind: str) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    body = json.dumps({"sender": "slow", "message": "xin chào"}).encode()
+    head = (f"POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    if kind == "body":  # headers, then part of the body, then nothing
+        sock.sendall(head + body[:5])
+    elif kind == "headers":  # half of the headers
+        sock.sendall(head[:30])
+    # "idle": connects and sends nothing
+    return sock
+
+
+def test_slow_clients_do_not_delay_a_normal_one(server):
+    assert post(server["base"], {"sender": "warm", "message": "xin chào"})[0] == 200
+    kinds = ["body"] * 12 + ["headers"] * 4 + ["idle"] * 4
+    sockets = [slow_client(server["port"], kind) for kind in kinds]
+    try:
+        time.sleep(0.5)  # they are all waiting now
+        start = time.monotonic()
+        status, reply = post(server["base"], {"sender": f"normal-{uuid.uuid4().hex[:6]}",
+                                              "message": "đăng ký tạm trú online thế nào"})
+        elapsed = time.monotonic() - start
+        assert status == 200 and reply["messages"]
+        assert elapsed < 2.0, f"a normal client waited {elapsed:.2f} s behind 20 slow ones"
+        # The stalled requests end: 408 (JSON) once the read timeout has passed, then closed.
+        stalled = sockets[0]
+        stalled.settimeout(READ_TIMEOUT + 5)
+        answer = b""
+        while chunk := stalled.recv(4096):
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+        assert b'"request_timeout"' in answer
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def raw_request(port: int, data: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
+        sock.sendall(data)
+        answer = b""
+        try:
+            while chunk := sock.recv(4096):
+                answer += chunk
+        except (ConnectionResetError, socket.timeout):
+            pass
+    return answer
+
+
+@pytest.mark.parametrize("data, status", [
+    (b"GET /" + b"a" * 10000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", b"414"),
+    (b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+     b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", b"400"),
+    (b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"X-Big: " + b"b" * 9000 + b"\r\n\r\n", b"431"),
+])
+def test_errors_gunicorn_answers_itself_are_json(server, data, status):
+    answer = raw_request(server["port"], data)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b" ")[1] == status, head[:200]
+    assert b"application/json" in head.lower()
+    assert "error" in json.loads(body)
+
+
+def test_a_chunked_body_with_a_bad_chunk_size_is_a_400(server):
+    body = json.dumps({"sender": "c", "message": "xin chào"}).encode()
+    data = (b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n" + b"%x\r\n" % len(body) + body
+            + b"\r\n1x\r\nz\r\n0\r\n\r\n")
+    answer = raw_request(server["port"], data)
+    assert answer.split(b" ")[1] == b"400", answer[:300]
