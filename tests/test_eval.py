@@ -8,7 +8,7 @@ import pytest
 
 from conftest import shared_path
 from trolyao.evaluation import (EvalFileError, EvalQuestion, Outcome, assistant_asker,
-                                load_questions, run, search_asker, summarize)
+                                classify_miss, load_questions, run, search_asker, summarize)
 
 # Written for these tests, not taken from the development set.
 OWN_QUESTIONS = [
@@ -71,6 +71,51 @@ def test_scores_count_ranks_declines_and_multi_service_answers():
     assert s["false_decline_rate"] == 0.25 and s["oos_decline_rate"] == 0.5
     assert s["per_service"]["khai-sinh"]["declined"] == 1
     assert s["slowest"][0]["seconds"] == 2.0
+
+
+def test_answer_facts_pass_only_when_every_fact_is_stated_and_misses_say_why():
+    facts = (("60 ngày", "sáu mươi ngày"), ("UBND cấp xã",))
+    question = EvalQuestion("f", "Khai sinh trong bao lâu, ở đâu?", ("khai-sinh",), facts=facts)
+    ours = {"khai-sinh": "Đăng ký trong 60 ngày tại UBND cấp xã."}
+
+    def outcome_of(text, services=("khai-sinh",), declined=False):
+        o = Outcome(question, question.text, list(services), declined, 0.01, text=text)
+        o.miss = classify_miss(o, ours)
+        return o
+
+    passed = outcome_of("Trong vòng SÁU MƯƠI NGÀY, tại ubnd cấp xã.\n\nNguồn: [x](y)")
+    assert passed.facts_pass and passed.miss == ""
+    assert outcome_of("Trong 60 ngày.").miss == "not_in_reply"  # the place is in our document
+    assert outcome_of("", declined=True).miss == "declined"
+    assert outcome_of("Trong 60 ngày.", services=["ket-hon"]).miss == "wrong_service"
+    other = EvalQuestion("g", "?", ("khai-sinh",), facts=(("bản sao",),))
+    o = Outcome(other, "?", ["khai-sinh"], False, 0.01, text="không")
+    assert classify_miss(o, ours) == "not_in_documents"
+    s = summarize([passed, outcome_of("Trong 60 ngày.")])
+    assert s["facts"]["pass_rate"] == 0.5 and s["facts"]["misses"]["not_in_reply"] == 0.5
+    assert s["reply_words"]["median"] > 0
+
+
+def test_a_facts_file_with_a_bad_fact_is_refused(tmp_path):
+    path = tmp_path / "facts.jsonl"
+    path.write_text(json.dumps({"qid": 1, "text": "x", "expected": ["tam-tru"], "facts": ["60"]})
+                    + "\n", encoding="utf-8")
+    with pytest.raises(EvalFileError, match="facts"):
+        load_questions(path)
+
+
+@pytest.mark.slow
+def test_answers_quote_the_right_document_of_services_with_several(assistant):
+    """Our own questions for services with several documents (register / renew / remove…):
+    the first source is the document of the case asked about."""
+    from pathlib import Path
+
+    path = Path(__file__).parent / "answers" / "documents.jsonl"
+    outcomes = run(load_questions(path), assistant_asker(assistant))
+    wrong = [(o.question.qid, o.docs[:2]) for o in outcomes if not o.doc_hit]
+    assert not wrong, wrong
+    assert all(o.facts_pass for o in outcomes if o.question.facts), \
+        [(o.question.qid, o.text) for o in outcomes if o.question.facts and not o.facts_pass]
 
 
 @pytest.mark.slow

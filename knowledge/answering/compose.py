@@ -19,7 +19,7 @@ from knowledge.answering.units import Unit, passage_units
 # Words before the sources: the usual reply stays under REPLY_WORDS.
 DIRECT_WORDS = 60
 LIST_WORDS = 75  # a list answer (papers, rates, cases) may take more
-REPLY_WORDS = 105
+REPLY_WORDS = 100
 # When the direct answer plainly answers (the question's words and the wanted kind of answer
 # are in it), the reply stops here: short replies where sure, more context where not.
 CONFIDENT_WORDS = 60

@@ -131,8 +131,10 @@ class AnswerSelector:
         for part in analysis.parts:
             text = part.text if len(analysis.parts) > 1 or not query else query
             q_terms = question_terms(text)
+            asked_variant = {d for d, variant in titles.items()
+                             if d != previous_doc and _variant_asked(variant, part, q_terms)}
             scored = [self._score(u, part, q_terms, weight, top_score, titles, service,
-                                  previous_doc) for u in units]
+                                  previous_doc, asked_variant) for u in units]
             scored.sort(key=lambda s: (-s.score, s.unit.passage.doc_id, s.unit.passage.passage_id,
                                        s.unit.position))
             ranked.append(scored)
@@ -144,8 +146,9 @@ class AnswerSelector:
         return Selection(analysis, ranked, units, specific)
 
     def _score(self, unit: Unit, part: QuestionPart, q_terms: list[str], weight: dict,
-               top_score: float, titles: dict[str, list[str]], service: str | None,
-               previous_doc: str | None) -> ScoredUnit:
+               top_score: float, titles: dict[str, tuple[list[str], set[str], str]],
+               service: str | None, previous_doc: str | None,
+               asked_variant: set[str] = frozenset()) -> ScoredUnit:
         w = self.weights
         p = unit.passage
         total = sum(weight.get(t, 1.0) for t in q_terms) or 1.0
@@ -168,11 +171,12 @@ class AnswerSelector:
             unit_cases = set(case_cues(unit.folded + " " + fold(p.section) + " " + fold(p.title)))
             case = len(unit_cases & set(part.cases)) / len(part.cases)
         mismatch = match = 0.0
-        variant_words = titles.get(p.doc_id)
-        if variant_words and p.doc_id != previous_doc:  # the conversation asked that variant
-            asked = set(q_terms)
-            match = float(any(t in asked for t in variant_words))
+        if p.doc_id in titles and p.doc_id != previous_doc:  # the conversation asked that variant
+            match = float(p.doc_id in asked_variant)
             mismatch = 1.0 - match
+        elif any(titles.get(d, ((), set(), ""))[2] == p.service for d in asked_variant) and \
+                p.doc_id != previous_doc:
+            mismatch = 0.5  # the main document, when the question asks for one of its variants
         rank = unit.hit.score / top_score
         kind_weight = w.kind_specific if part.wanted and part.wanted[0] in SPECIFIC_KINDS else w.kind
         score = (w.overlap * overlap + w.heading * heading_overlap + kind_weight * kind
@@ -212,7 +216,14 @@ def _rarity(units: list[Unit]) -> dict[str, float]:
     return {t: math.log(1 + (n + 0.5) / (c + 0.5)) for t, c in df.items()}
 
 
-def _title_variants(hits: list) -> dict[str, list[str]]:
+def _variant_asked(variant: tuple, part: QuestionPart, q_terms: list[str]) -> bool:
+    """Asked in its words ("xóa", "gia hạn") or by the case it is for ("bé 3 tuổi" is the
+    case of "… cho trẻ em"; "đánh rơi" that of "bị mất")."""
+    words_, cases, _ = variant
+    return bool(set(part.cases) & cases) or any(t in set(q_terms) for t in words_)
+
+
+def _title_variants(hits: list) -> dict[str, tuple[list[str], set[str], str]]:
     """For each document, the words its title adds to its service's main title.
 
     "Xóa đăng ký tạm trú" adds "xóa" to "Đăng ký tạm trú trực tuyến": when a question does
@@ -220,7 +231,7 @@ def _title_variants(hits: list) -> dict[str, list[str]]:
     by_service: dict[str, dict[str, str]] = {}
     for hit in hits:
         by_service.setdefault(hit.passage.service, {})[hit.passage.doc_id] = hit.passage.title
-    out: dict[str, list[str]] = {}
+    out: dict[str, tuple[list[str], set[str], str]] = {}
     for service, docs in by_service.items():
         if len(docs) < 2:
             continue
@@ -231,11 +242,13 @@ def _title_variants(hits: list) -> dict[str, list[str]]:
             o == d or o.startswith(d + "-") for o in docs)), None)
         main = main or min(docs, key=lambda d: (len(docs[d]), d))
         base = set(words(docs[main]))
+        base_cases = set(case_cues(fold(docs[main])))
         for doc_id, title in docs.items():
             if doc_id == main:
                 continue
             head = title.split("(", 1)[0].split(":", 1)[0]  # the name, not its explanation
             extra = [w for w in dict.fromkeys(words(head)) if w not in base and w not in STOPWORDS]
-            if extra:
-                out[doc_id] = extra
+            cases = set(case_cues(fold(title))) - base_cases
+            if extra or cases:
+                out[doc_id] = (extra, cases, service)
     return out
