@@ -60,7 +60,7 @@ def test_file_locks_hold_between_two_workers(tmp_path):
     db = tmp_path / "conversations.db"
     worker_a = FileLockStore.beside(db, wait_seconds=0.3)
     worker_b = FileLockStore.beside(db, wait_seconds=0.3)
-    assert worker_a.directory == tmp_path / "conversations.db.locks"
+    assert worker_a.directory == tmp_path / "locks" / "conversations.db"
     assert run(contend(worker_a, worker_b, "u-abc", other_stripe("u-abc"))) == EXPECTED
 
 

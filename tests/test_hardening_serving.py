@@ -172,6 +172,8 @@ def raw_request(port: int, data: bytes) -> bytes:
     (b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
      b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", b"400"),
     (b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"X-Big: " + b"b" * 9000 + b"\r\n\r\n", b"431"),
+    (b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}", b"400"),
+    (b"GET /healthz\r\n", b"400"),  # HTTP/0.9
 ])
 def test_errors_gunicorn_answers_itself_are_json(server, data, status):
     answer = raw_request(server["port"], data)

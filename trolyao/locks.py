@@ -7,7 +7,8 @@ side's events (20 threads x 20 messages on one sender with 2 workers kept 311 of
 own lock store is in memory (per process) unless Redis is used, so:
 
 - SQLite (one machine): `FileLockStore`, an `flock` on one of 1,024 lock files beside the
-  database (`<db>.locks/`); the kernel releases it if a worker dies.
+  database (`locks/<db name>/` in the database's folder); the kernel releases it if a worker
+  dies.
 - PostgreSQL (several machines): `PostgresAdvisoryLockStore`, `pg_try_advisory_lock` on the
   conversation's key, on a connection held for the message.
 - Redis: Rasa's RedisLockStore (unchanged).
@@ -83,8 +84,9 @@ class FileLockStore(InMemoryLockStore):
 
     @classmethod
     def beside(cls, database: Path, **kwargs) -> "FileLockStore":
+        """Locks for the SQLite file `database`: `<its folder>/locks/<its name>/`."""
         database = Path(database)
-        return cls(database.with_name(database.name + ".locks"), **kwargs)
+        return cls(database.parent / "locks" / database.name, **kwargs)
 
     def _path(self, conversation_id: str) -> Path:
         return self.directory / f"{conversation_key(conversation_id) % STRIPES:04d}.lock"

@@ -103,7 +103,18 @@ def _is_hash(text: str) -> bool:
     return bool(_HASH_RE.fullmatch(text))
 
 
-def looks_personal(sender: str) -> bool:
-    from trolyao.redaction import redact
+# A number standing alone in the id (not part of a random hex or base-36 token): digits,
+# possibly grouped with . _ : -, between non-alphanumerics or the ends of the id.
+_NUMBER_RE = re.compile(r"(?<![A-Za-z0-9])[0-9][0-9._:\-]*[0-9](?![A-Za-z0-9])")
+_PASSPORT_RE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{1,2}[0-9]{7}(?![A-Za-z0-9])")
 
-    return redact(sender) != sender or "@" in sender or bool(re.search(r"\d{7,}", sender))
+
+def looks_personal(sender: str) -> bool:
+    """An e-mail address, or a number of 9 digits or more (phone, ID, account) or a passport
+    number standing alone in the id ("0912345678", "zalo-0912.345.678", "a.b@gmail.com").
+    Random ids ("t-3f2a91c07b1e", uuids) are not personal even when they contain digits."""
+    if "@" in sender:
+        return True
+    if _PASSPORT_RE.search(sender):
+        return True
+    return any(sum(ch.isdigit() for ch in m.group()) >= 9 for m in _NUMBER_RE.finditer(sender))
