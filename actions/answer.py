@@ -165,7 +165,10 @@ class ActionAnswerQuestion(Action):
                                              decide(turn.query, [], None, 0.0), intent_name,
                                              catalog)
         first = next((h for h in pool if h.passage.doc_id == composed.doc_id), pool[0])
-        ordered = [first] + [h for h in hits + pool if h.passage.doc_id != composed.doc_id]
+        # The quoted document first, then the others best first (one per document).
+        rest = sorted((h for h in hits + pool if h.passage.doc_id != composed.doc_id),
+                      key=lambda h: -h.score)
+        ordered = [first] + rest
         parts = [note, composed.body()]
         location = tracker.get_slot("location")
         if location and (turn.aspect in ("channel", "help") or intent_name == "ask_help_channel"):

@@ -20,8 +20,11 @@ def test_lltp_question_gets_a_cited_vietnamese_answer(chat):
     assert "Nguồn:" in text and "lý lịch tư pháp" in text.lower()
     first = reply["sources"][0]
     assert set(first) == {"doc_id", "title", "service", "url", "score"}
-    scores = [s["score"] for s in reply["sources"]]
-    assert scores == sorted(scores, reverse=True), "sources must be ordered best first"
+    # The document the reply quotes comes first (its title is in the reply's "Nguồn:" line),
+    # the other sources follow, best first.
+    assert f"[{first['title']}]({first['url']})" in text
+    scores = [s["score"] for s in reply["sources"][1:]]
+    assert scores == sorted(scores, reverse=True), "other sources must be ordered best first"
     assert reply["intent"]["name"] == "ask_procedure"
     assert 0.0 <= reply["intent"]["confidence"] <= 1.0
 
