@@ -22,6 +22,7 @@ from actions.replies import (FEEDBACK_BUTTONS, FEEDBACK_QUESTION, aspect_buttons
                              meta_payload)
 from knowledge.answering import Answerer, answer_pool
 from knowledge.decision import CLARIFY, decide
+from knowledge.textnorm import fold
 from knowledge.index_store import IndexUnavailable
 from trolyao import runtime
 
@@ -45,6 +46,25 @@ def control(choice_needed: bool = False, handoff_due: bool = False) -> list[dict
     if not choice_needed and not handoff_due:
         events.append(FollowupAction("action_listen"))
     return events
+
+
+# Verbs that say what the citizen wants to do; a service named right after one is the subject,
+# one named elsewhere is a condition ("không có căn cước", "đã có hộ chiếu").
+ACTION_VERBS = ("lam", "xin", "dang ky", "cap", "doi", "gia han", "nop", "lam lai", "cap lai",
+                "cap doi", "lay")
+
+
+def acted_on(text: str, services: list[str], catalog) -> str | None:
+    """The named service that follows an action verb, when exactly one does."""
+    folded = fold(text)
+    found = set()
+    for mention in catalog.mentions(text):
+        if mention.service_id not in services:
+            continue
+        before = folded[:mention.start].split()[-2:]
+        if any(" ".join(before[i:]) in ACTION_VERBS for i in range(len(before))):
+            found.add(mention.service_id)
+    return found.pop() if len(found) == 1 else None
 
 
 def button_like(text: str) -> bool:
@@ -149,8 +169,13 @@ class ActionAnswerQuestion(Action):
         text = (tracker.latest_message.get("text") or "").strip()
         button = text.startswith("/")
         service = turn.service or hits[0].passage.service
-        # A question naming several services is answered from whichever answers it.
+        # A question naming several services: the one it asks to do ("không có CCCD thì làm
+        # LLTP được không?" is about LLTP) or else whichever service's sentences answer it.
         services = list(dict.fromkeys(turn.named)) if len(set(turn.named)) > 1 else [service]
+        if len(services) > 1 and not button:
+            acted = acted_on(text, services, catalog)
+            if acted:
+                service, services = acted, [acted]
         previous_doc = tracker.get_slot("document") if turn.followup else None
         pool = answer_pool(kb, turn.query, hits, services)
         # The sentences are chosen for what the citizen asked (a button asks its aspect), not

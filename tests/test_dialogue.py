@@ -169,6 +169,11 @@ def test_conversation_without_diacritics(chat, assistant):
     assert thanks["intent"]["name"] == "thanks" and thanks["fallback"] is False
 
 
+def test_of_two_services_named_the_one_asked_to_do_is_answered(assistant):
+    reply = assistant.chat(new_sender(), "ko co cccd thi lam lltp dc ko")
+    assert reply.sources and reply.sources[0]["service"] == LLTP, reply.sources
+
+
 def test_typed_with_telex_leftovers_is_understood(assistant):
     reply = assistant.chat(new_sender(), "lys lichj tuw phaps online lamf the nao")
     assert reply.sources and reply.sources[0]["service"] == LLTP
