@@ -18,9 +18,11 @@ import urllib.error
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from test_hardening_locks import postgres  # noqa: F401  (a throw-away PostgreSQL server)
 
 pytestmark = pytest.mark.slow
 START_TIMEOUT = 420
@@ -43,13 +45,12 @@ def post(base: str, body: dict, timeout: float = 60) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read() or b"{}")
 
 
-@pytest.fixture(scope="module")
-def server(settings, rasa_model, knowledge_index, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("serving")
-    db = tmp / "conversations.db"
+@contextmanager
+def serve(tmp: Path, **env_extra):
+    """`trolyao serve --workers 2 --threads 4` until both workers answer."""
     port = free_port()
-    env = {**os.environ, "TROLYAO_TRACKER_STORE": f"sqlite:///{db}", "TROLYAO_RATE_LIMIT": "0",
-           "TROLYAO_INDEX_WATCH_SECONDS": "0", "TROLYAO_REQUEST_READ_TIMEOUT": str(READ_TIMEOUT)}
+    env = {**os.environ, "TROLYAO_RATE_LIMIT": "0", "TROLYAO_INDEX_WATCH_SECONDS": "0",
+           "TROLYAO_REQUEST_READ_TIMEOUT": str(READ_TIMEOUT), **env_extra}
     log = open(tmp / "serve.log", "wb")
     process = subprocess.Popen(
         [str(Path(sys.executable).with_name("trolyao")), "serve", "--host", "127.0.0.1",
@@ -70,7 +71,7 @@ def server(settings, rasa_model, knowledge_index, tmp_path_factory):
             if time.monotonic() > deadline:
                 pytest.fail(f"gunicorn not healthy after {START_TIMEOUT} s")
             time.sleep(0.5 if ready else 1)
-        yield {"base": base, "port": port, "db": db, "log": tmp / "serve.log"}
+        yield {"base": base, "port": port, "log": tmp / "serve.log"}
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -79,6 +80,14 @@ def server(settings, rasa_model, knowledge_index, tmp_path_factory):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(settings, rasa_model, knowledge_index, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("serving")
+    db = tmp / "conversations.db"
+    with serve(tmp, TROLYAO_TRACKER_STORE=f"sqlite:///{db}") as running:
+        yield {**running, "db": db}
 
 
 def stored_user_texts(db: Path, conversation_id: str) -> list[str]:
@@ -91,30 +100,58 @@ def stored_user_texts(db: Path, conversation_id: str) -> list[str]:
     return [json.loads(data)["text"] for (data,) in rows]
 
 
-def test_two_workers_lose_no_message_of_concurrent_senders(server, settings):
-    from trolyao.senders import SenderIds, sender_key
-
-    tag = uuid.uuid4().hex[:6]
+def send_concurrently(base: str, tag: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """One busy conversation (as in the issue: 20 threads on one sender) and three others."""
     senders = [f"conc-{tag}-{i}" for i in range(4)]
-    # One busy conversation (as in the issue: 20 threads on one sender) and three others.
     jobs = [(senders[0], f"xin chào lần {i}") for i in range(160)]
     jobs += [(s, f"cảm ơn bạn lần {i}") for s in senders[1:] for i in range(30)]
     statuses: list[int] = []
     lock = threading.Lock()
 
     def send(job):
-        status, _ = post(server["base"], {"sender": job[0], "message": job[1]})
+        status, _ = post(base, {"sender": job[0], "message": job[1]})
         with lock:
             statuses.append(status)
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         list(pool.map(send, jobs))
     assert statuses.count(200) == len(jobs), sorted(set(statuses))
+    return senders, jobs
+
+
+def test_two_workers_lose_no_message_of_concurrent_senders(server, settings):
+    from trolyao.senders import SenderIds, sender_key
+
+    senders, jobs = send_concurrently(server["base"], uuid.uuid4().hex[:6])
     ids = SenderIds(sender_key(settings.home))
     for sender in senders:
         sent = sorted(text for s, text in jobs if s == sender)
         stored = sorted(stored_user_texts(server["db"], ids.stored(sender)))
         assert stored == sent, f"{sender}: {len(stored)} stored of {len(sent)} answered"
+
+
+def test_two_workers_on_postgresql_lose_nothing(postgres, settings, rasa_model, knowledge_index,
+                                                tmp_path):
+    """The same with PostgreSQL (advisory locks), on a throw-away local server."""
+    import sqlalchemy as sa
+
+    from trolyao.senders import SenderIds, sender_key
+
+    with serve(tmp_path, TROLYAO_TRACKER_STORE=postgres) as running:
+        senders, jobs = send_concurrently(running["base"], uuid.uuid4().hex[:6])
+    ids = SenderIds(sender_key(settings.home))
+    engine = sa.create_engine(postgres)
+    try:
+        with engine.connect() as connection:
+            for sender in senders:
+                rows = connection.execute(sa.text(
+                    "SELECT data FROM events WHERE type_name = 'user' AND sender_id = :s"),
+                    {"s": ids.stored(sender)}).fetchall()
+                stored = sorted(json.loads(data)["text"] for (data,) in rows)
+                sent = sorted(text for s, text in jobs if s == sender)
+                assert stored == sent, f"{sender}: {len(stored)} stored of {len(sent)} answered"
+    finally:
+        engine.dispose()
 
 
 def slow_client(port: int, kind: str) -> socket.socket:
