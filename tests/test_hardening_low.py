@@ -146,6 +146,21 @@ def test_guesses_spread_over_many_ips_are_limited(admin_app):
                        environ_base=from_ip("10.4.0.1")).status_code == 429
 
 
+def test_workers_count_wrong_tokens_together(assistant, settings, tmp_path):
+    """Two workers (two apps over the same $TROLYAO_HOME) share one count of wrong tokens."""
+    from webhook.app import create_app
+
+    shared = dataclasses.replace(settings, home=tmp_path)
+    workers = [create_app(assistant=assistant, settings=shared).test_client() for _ in range(2)]
+    wrong = {"Authorization": "Bearer doan-bua"}
+    for i in range(10):
+        assert workers[i % 2].get("/admin/status", headers=wrong,
+                                  environ_base=from_ip("10.5.0.1")).status_code == 401
+    for worker in workers:
+        assert worker.get("/admin/status", headers=wrong,
+                          environ_base=from_ip("10.5.0.1")).status_code == 429
+
+
 def session_cookie_header(response) -> str:
     return next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
 

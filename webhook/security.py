@@ -5,6 +5,7 @@ import hmac
 import threading
 import time
 from collections import defaultdict, deque
+from contextlib import contextmanager
 from functools import wraps
 from urllib.parse import urlparse
 
@@ -115,43 +116,62 @@ def allowed_origin_only(view):
 
 class FailedTokens:
     """Wrong admin tokens (sign-in form and bearer headers), counted per client IP and over all
-    clients (distributed guessing). Over either limit, wrong tokens get 429; the right token is
-    always accepted (it is checked first), so an attacker behind the same IP (a ward office's
-    NAT) cannot lock staff out. Guessing is kept out by the token's length (README: at least 32
-    random characters), the limit keeps the noise and the work bounded. Per worker."""
+    clients (distributed guessing), in `$TROLYAO_HOME/var/admin-sessions.db` so every worker
+    process counts the same attempts. Over either limit, wrong tokens get 429; the right token
+    is always accepted (it is checked first), so an attacker behind the same IP (a ward
+    office's NAT) cannot lock staff out. Guessing is kept out by the token's length (README: at
+    least 32 random characters); the limit keeps the noise and the work bounded."""
 
-    def __init__(self, per_client: int = 10, overall: int = 100, window: float = 300.0):
+    def __init__(self, path, per_client: int = 10, overall: int = 100, window: float = 300.0):
+        from pathlib import Path
+
+        self.path = Path(path)
         self.per_client, self.overall, self.window = per_client, overall, window
-        self._times: dict[str, deque] = defaultdict(deque)
-        self._all: deque = deque()
-        self._lock = threading.Lock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS failed_tokens (client TEXT NOT NULL, at REAL NOT NULL)")
+            db.execute("CREATE INDEX IF NOT EXISTS failed_tokens_at ON failed_tokens(at)")
 
-    def _trim(self, times: deque, now: float) -> deque:
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        return times
+    @contextmanager
+    def _connect(self):
+        import sqlite3
+
+        db = sqlite3.connect(self.path, timeout=10)
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
 
     def retry_after(self, key: str) -> float:
         """0 if wrong attempts from `key` are still answered 401, else seconds to wait."""
-        now = time.monotonic()
-        with self._lock:
-            mine, every = self._trim(self._times.get(key, deque()), now), self._trim(self._all, now)
-            waits = [times[0] + self.window - now for times, limit in
-                     ((mine, self.per_client), (every, self.overall)) if len(times) >= limit]
-            return max(waits) if waits else 0.0
+        now = time.time()
+        since = now - self.window
+        with self._connect() as db:
+            mine = db.execute("SELECT count(*), min(at) FROM failed_tokens WHERE client = ? AND at > ?",
+                              (key, since)).fetchone()
+            every = db.execute("SELECT count(*), min(at) FROM failed_tokens WHERE at > ?",
+                               (since,)).fetchone()
+        waits = [first + self.window - now for (count, first), limit in
+                 ((mine, self.per_client), (every, self.overall)) if count >= limit]
+        return max(0.01, max(waits)) if waits else 0.0
 
     def record(self, key: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._times[key].append(now)
-            self._all.append(now)
-            if len(self._times) > 10_000:  # forget idle clients
-                self._times = defaultdict(deque, {k: v for k, v in self._times.items()
-                                                  if self._trim(v, now)})
+        now = time.time()
+        with self._connect() as db:
+            db.execute("INSERT INTO failed_tokens VALUES (?, ?)", (key, now))
+            db.execute("DELETE FROM failed_tokens WHERE at <= ?", (now - self.window,))
 
 
 def failed_tokens() -> FailedTokens:
-    return current_app.extensions.setdefault("admin_failed_tokens", FailedTokens())
+    limiter = current_app.extensions.get("admin_failed_tokens")
+    if limiter is None:
+        from pathlib import Path
+
+        home = Path(current_app.config["TROLYAO"].home)
+        limiter = current_app.extensions.setdefault(
+            "admin_failed_tokens", FailedTokens(home / "var" / "admin-sessions.db"))
+    return limiter
 
 
 def given_bearer() -> str:

@@ -6,8 +6,8 @@ secret comes from TROLYAO_SECRET_KEY, or is generated per process: then sessions
 the server restarts, and several workers need the variable set). The cookie holds a random
 session id the server keeps in `var/admin-sessions.db` (logging out deletes it), is HttpOnly,
 SameSite=Strict, and Secure over HTTPS. Form posts from a session carry a CSRF token. Wrong
-tokens (form or bearer) are counted per IP and overall; too many get 429, the right token is
-always accepted.
+tokens (form or bearer) are counted per IP and overall, by all workers together (same
+database); too many get 429, the right token is always accepted.
 
 - GET  /admin                  dashboard (charts, to-do list, index status) or 401 + login form
 - GET  /admin/charts/<name>.svg  the charts (matplotlib SVG, rendered here: no CDN, no JS)
