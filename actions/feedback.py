@@ -28,6 +28,8 @@ THANKS = {
 }
 AFFIRM_REPLY = "Vâng ạ. Anh/chị cần hỏi thêm thủ tục nào cứ nhắn tôi nhé."
 DENY_REPLY = "Vâng ạ. Khi cần hỏi về dịch vụ công, anh/chị cứ nhắn tôi."
+NO_ANSWER_REPLY = ("Cảm ơn anh/chị. Anh/chị cho tôi biết câu hỏi cụ thể (kèm tên thủ tục) để "
+                   "tôi trả lời nhé.")
 
 
 def verdict_from_text(text: str) -> str:
@@ -49,6 +51,11 @@ class ActionHandleFeedback(Action):
         from_button = [e["value"] for e in entities if e.get("entity") == "feedback"]
         pending = bool(tracker.get_slot("feedback_pending"))
         events: list[dict] = [SlotSet("feedback_pending", False)]
+        if intent == "give_feedback" and not pending and not from_button:
+            # A typed verdict with no answer waiting for one: nothing to rate, nothing stored
+            # (it would count in the maintainers' satisfaction figures).
+            dispatcher.utter_message(text=NO_ANSWER_REPLY)
+            return events
         if intent == "give_feedback":
             verdict = from_button[0] if from_button else verdict_from_text(
                 tracker.latest_message.get("text") or "")

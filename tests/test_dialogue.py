@@ -318,6 +318,12 @@ def test_answers_ask_for_feedback_with_the_agreed_buttons(chat):
     assert '/ask_procedure{"service":"khai-sinh","aspect":"fee"}' in answer_buttons
 
 
+def test_a_typed_verdict_with_no_answer_before_it_is_not_stored(assistant):
+    sender = new_sender()
+    reply = assistant.chat(sender, "câu trả lời chưa đúng")
+    assert slot_events(assistant, sender, "feedback") == [], text_of(reply)
+
+
 @pytest.mark.parametrize("verdict", ["positive", "negative"])
 def test_feedback_button_is_stored_with_the_conversation(chat, assistant, verdict):
     sender = new_sender()
