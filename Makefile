@@ -44,8 +44,9 @@ validate: setup
 	$(BIN)/rasa data validate --domain bot/domain --data bot/data --config config.yml --fail-on-warnings
 
 # Debian packages the tests need: headless Chromium (+ driver) for the widget, an emoji font
-# for its screenshots, redis-server for the Redis conversation-store test. Installed as root.
-TEST_DEBS := chromium chromium-driver fonts-noto-color-emoji redis-server
+# for its screenshots, redis-server and postgresql for the conversation-store and lock tests
+# (each test starts its own throw-away server). Installed as root.
+TEST_DEBS := chromium chromium-driver fonts-noto-color-emoji redis-server postgresql
 browser-deps:
 	@missing=; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -94,7 +94,8 @@ def postgres():
     initdb = shutil.which("initdb") or "/usr/lib/postgresql/15/bin/initdb"
     pg_ctl = shutil.which("pg_ctl") or "/usr/lib/postgresql/15/bin/pg_ctl"
     if not Path(initdb).exists():
-        pytest.skip("PostgreSQL server binaries are not installed")
+        pytest.fail("PostgreSQL server binaries are not installed; run `make browser-deps` "
+                    "(apt-get install postgresql) before these tests")
     import tempfile
 
     root = Path(tempfile.mkdtemp(prefix="trolyao-pg-"))  # pytest's tmp is private to root
