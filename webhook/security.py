@@ -15,6 +15,21 @@ from flask import current_app, jsonify, request
 API_PATHS = ("/api/", "/webhooks/")
 
 
+@contextmanager
+def sqlite_transaction(path):
+    """One transaction on a fresh SQLite connection, closed afterwards (state shared by all
+    workers: wrong-token counts, admin sessions)."""
+    import sqlite3
+
+    db = sqlite3.connect(path, timeout=10)
+    try:
+        with db:
+            yield db
+    finally:
+        db.close()
+
+
+
 class RateLimiter:
     """Sliding-window limit per client key (IP). In-process: one window per worker."""
 
@@ -132,16 +147,8 @@ class FailedTokens:
             db.execute("CREATE TABLE IF NOT EXISTS failed_tokens (client TEXT NOT NULL, at REAL NOT NULL)")
             db.execute("CREATE INDEX IF NOT EXISTS failed_tokens_at ON failed_tokens(at)")
 
-    @contextmanager
     def _connect(self):
-        import sqlite3
-
-        db = sqlite3.connect(self.path, timeout=10)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+        return sqlite_transaction(self.path)
 
     def retry_after(self, key: str) -> float:
         """0 if wrong attempts from `key` are still answered 401, else seconds to wait."""

@@ -25,7 +25,6 @@ import os
 import secrets
 import threading
 import time
-from contextlib import contextmanager
 from functools import wraps
 
 from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template,
@@ -33,7 +32,7 @@ from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, r
 from flask.sessions import SecureCookieSessionInterface
 
 from webhook.security import (admin_required, check_bearer, client_key, failed_tokens, json_error,
-                              token_matches, too_many_attempts)
+                              sqlite_transaction, token_matches, too_many_attempts)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 _reindex_lock = threading.Lock()
@@ -75,17 +74,8 @@ class AdminSessions:
             db.execute("CREATE TABLE IF NOT EXISTS admin_sessions "
                        "(id TEXT PRIMARY KEY, expires REAL NOT NULL)")
 
-    @contextmanager
     def _connect(self):
-        """One transaction on a fresh connection, closed afterwards."""
-        import sqlite3
-
-        db = sqlite3.connect(self.path, timeout=10)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+        return sqlite_transaction(self.path)
 
     def create(self) -> str:
         sid = secrets.token_urlsafe(24)
