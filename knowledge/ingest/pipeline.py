@@ -67,7 +67,40 @@ class DocumentReader:
             doc_id=doc_id, title=title, service=service, text=text, kind=kind,
             source_url=str(meta.get("source_url") or self._source_url(text)), updated=str(updated),
             aliases=[nfc(str(a)) for a in aliases], path=str(path),
+            instrument=nfc(str(meta.get("instrument") or "")).strip(),
+            reviewed=self._date(meta.get("reviewed"), "reviewed", path),
+            section_sources=self._section_sources(meta.get("section_sources"), path),
         )
+
+    @staticmethod
+    def _date(value, name: str, path: Path) -> str:
+        """A front-matter date (YAML date or "YYYY-MM-DD" text) as ISO text; "" when absent."""
+        if value is None or value == "":
+            return ""
+        if isinstance(value, dt.datetime):
+            value = value.date()
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        try:
+            return dt.date.fromisoformat(str(value).strip()).isoformat()
+        except ValueError as exc:
+            raise LoaderError(f"{path.name}: {name} must be a date like 2025-07-01, "
+                              f"not '{value}'") from exc
+
+    @staticmethod
+    def _section_sources(value, path: Path) -> dict[str, str]:
+        """`section_sources:` maps a section heading (a `##` heading covers its `###`
+        entries) to the instrument that section relies on."""
+        if not value:
+            return {}
+        if not isinstance(value, dict):
+            raise LoaderError(f"{path.name}: section_sources must map a heading to an instrument")
+        out = {}
+        for heading, instrument in value.items():
+            if not str(heading).strip() or not str(instrument or "").strip():
+                raise LoaderError(f"{path.name}: section_sources entry '{heading}' is empty")
+            out[nfc(str(heading)).strip()] = nfc(str(instrument)).strip()
+        return out
 
     @staticmethod
     def _title_line(text: str) -> str:
@@ -96,6 +129,7 @@ class PassageMaker:
 
     def make(self, doc: Document, seen_hashes: set[str] | None = None) -> list[Passage]:
         seen = seen_hashes if seen_hashes is not None else set()
+        parents = _parent_headings(doc.text)
         passages = []
         for i, section in enumerate(self.splitter.split(doc.text)):
             key = sha256(fold(section.text))
@@ -107,8 +141,28 @@ class PassageMaker:
                 service=doc.service, kind=doc.kind, url=doc.source_url, section=section.heading,
                 text=section.text, updated=doc.updated, doc_hash=doc.content_hash,
                 aliases=list(doc.aliases),
+                instrument=doc.instrument_for(section.heading, parents.get(section.heading, "")),
+                reviewed=doc.reviewed,
             ))
         return passages
+
+
+_HEADING_LINE = re.compile(r"^(#{2,4})\s+(.*?)\s*#*\s*$")
+
+
+def _parent_headings(text: str) -> dict[str, str]:
+    """`###` (or deeper) heading -> the `##` heading it sits under."""
+    parents: dict[str, str] = {}
+    current = ""
+    for line in text.split("\n"):
+        match = _HEADING_LINE.match(line.strip())
+        if not match:
+            continue
+        if len(match.group(1)) == 2:
+            current = match.group(2).strip()
+        else:
+            parents.setdefault(match.group(2).strip(), current)
+    return parents
 
 
 @dataclass
