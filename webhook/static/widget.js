@@ -96,11 +96,12 @@
   }
 
   // ---- the widget ----
-  var host = el("div", { id: "trolyao-widget", hidden: "" });
+  // lang: the portal around the widget may be in another language (screen readers pick the voice).
+  var host = el("div", { id: "trolyao-widget", lang: "vi", hidden: "" });
   var shadow = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
   var css = el("link", { rel: "stylesheet", href: assetUrl("widget.css") });
   css.onload = css.onerror = function () { host.removeAttribute("hidden"); };
-  var root = el("div", { class: "tly-root" + (attr("position") === "left" ? " tly-left" : "") });
+  var root = el("div", { class: "tly-root" + (attr("position") === "left" ? " tly-left" : ""), lang: "vi" });
   var panel = el("section", { id: "tly-panel", class: "tly-panel", role: "dialog", "aria-labelledby": "tly-title", hidden: "" });
   var header = el("header", { class: "tly-header" });
   header.appendChild(el("h2", { id: "tly-title" }, title));
@@ -121,6 +122,17 @@
   shadow.appendChild(css); shadow.appendChild(root);
 
   var busy = false;
+  var lastPointer = null; // "touch" when the last interaction was a tap (no soft keyboard then)
+  shadow.addEventListener("pointerdown", function (e) { lastPointer = e.pointerType; }, true);
+  shadow.addEventListener("keydown", function () { lastPointer = null; }, true);
+
+  // A pressed button may be disabled or scrolled away when the answer comes: move focus where the
+  // conversation goes on (the message box) instead of letting it fall to <body>. After a tap,
+  // the log (no soft keyboard popping up).
+  function refocus() {
+    if (panel.hasAttribute("hidden")) return;
+    if (lastPointer === "touch") log.focus({ preventScroll: true }); else input.focus({ preventScroll: true });
+  }
 
   function buttonRow(entry) {
     var row = el("div", { class: "tly-buttons" });
@@ -143,6 +155,7 @@
         } else {
           ask(b.payload, b.title);
         }
+        refocus();
       });
       row.appendChild(btn);
     });
@@ -229,7 +242,7 @@
     item.appendChild(el("p", {}, message));
     if (retryable) {
       var retry = el("button", { type: "button", class: "tly-retry" }, "Thử lại");
-      retry.addEventListener("click", function () { log.removeChild(item); deliver(payload); });
+      retry.addEventListener("click", function () { log.removeChild(item); deliver(payload); refocus(); });
       item.appendChild(retry);
     }
     log.appendChild(item);
@@ -283,6 +296,41 @@
     if (!text || busy) return;
     input.value = "";
     ask(text);
+    input.focus({ preventScroll: true }); // "Gửi" is disabled while the answer comes
+  });
+
+  // Phones: the open panel fills the screen, so it is a modal dialog: the page behind is inert
+  // and Tab cycles inside the panel. Wider screens: a side panel next to a usable page.
+  var fullScreen = window.matchMedia ? window.matchMedia("(max-width: 520px)") : { matches: false };
+  var madeInert = [];
+  function applyModal() {
+    var modal = !panel.hasAttribute("hidden") && fullScreen.matches;
+    if (modal) {
+      panel.setAttribute("aria-modal", "true");
+      Array.prototype.forEach.call(document.body.children, function (node) {
+        if (node === host || node.inert || /^(SCRIPT|STYLE|LINK|TEMPLATE)$/.test(node.tagName)) return;
+        node.inert = true; madeInert.push(node);
+      });
+    } else {
+      panel.removeAttribute("aria-modal");
+      madeInert.forEach(function (node) { node.inert = false; });
+      madeInert = [];
+    }
+  }
+  if (fullScreen.addEventListener) fullScreen.addEventListener("change", applyModal);
+  else if (fullScreen.addListener) fullScreen.addListener(applyModal);
+
+  function focusable() {
+    return Array.prototype.filter.call(
+      panel.querySelectorAll('button:not([disabled]), a[href], input:not([disabled]), [tabindex="0"]'),
+      function (node) { return node.getClientRects().length > 0; });
+  }
+  panel.addEventListener("keydown", function (e) {
+    if (e.key !== "Tab" || !panel.hasAttribute("aria-modal")) return;
+    var all = focusable(), first = all[0], last = all[all.length - 1], now = shadow.activeElement;
+    if (!first) return;
+    if (e.shiftKey && (now === first || !panel.contains(now))) { e.preventDefault(); last.focus(); }
+    else if (!e.shiftKey && (now === last || !panel.contains(now))) { e.preventDefault(); first.focus(); }
   });
 
   function setOpen(open, restoreFocus) {
@@ -290,11 +338,19 @@
     root.classList.toggle("tly-open", open);
     toggle.setAttribute("aria-expanded", String(open));
     keep("sessionStorage", OPEN_KEY, open ? "1" : null);
+    applyModal();
     if (open) { log.scrollTop = log.scrollHeight; input.focus(); } else if (restoreFocus) toggle.focus();
   }
   toggle.addEventListener("click", function () { setOpen(panel.hasAttribute("hidden"), false); });
   close.addEventListener("click", function () { setOpen(false, true); });
-  panel.addEventListener("keydown", function (e) { if (e.key === "Escape") setOpen(false, true); });
+  // Esc closes from anywhere in the widget, and also when focus has fallen to the page's <body>
+  // (not while the citizen is using another part of the portal).
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape" || e.defaultPrevented || panel.hasAttribute("hidden")) return;
+    if (e.target === host || e.target === document.body || e.target === document.documentElement) {
+      setOpen(false, true);
+    }
+  });
   restart.addEventListener("click", function () {
     if (busy) return; // the pending answer belongs to the current conversation
     keep("localStorage", transcriptKey(), null);
