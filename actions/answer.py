@@ -24,7 +24,7 @@ from knowledge.answering import Answerer, answer_pool
 from knowledge.decision import CLARIFY, decide
 from knowledge.textnorm import fold
 from knowledge.index_store import IndexUnavailable
-from trolyao import runtime
+from trolyao.core import runtime
 
 log = logging.getLogger(__name__)
 

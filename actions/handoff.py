@@ -8,7 +8,7 @@ from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.replies import clarify_message, handoff_message, meta_payload
-from trolyao import runtime
+from trolyao.core import runtime
 
 RESET_FAILURES = [SlotSet("failure_count", 0.0), SlotSet("handoff_due", False)]
 

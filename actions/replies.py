@@ -6,7 +6,7 @@ import json
 
 from knowledge.answering import ASPECT_BUTTONS
 from knowledge.catalog import Catalog
-from trolyao.protocol import META_KEY
+from trolyao.core.protocol import META_KEY
 
 def decline_message(settings, unavailable: bool = False, topic: str = "") -> str:
     if unavailable:

@@ -20,7 +20,7 @@ SHARED = PROJECT_ROOT.parent / "shared"
 SESSION_HOME = Path(tempfile.mkdtemp(prefix="trolyao-test-"))
 ADMIN_TOKEN = "test-admin-token-3f9a"
 
-# Configuration must be in the environment before trolyao.runtime reads it.
+# Configuration must be in the environment before trolyao.core.runtime reads it.
 os.environ.update({
     "TROLYAO_HOME": str(SESSION_HOME),
     # Shared with `make run` (training is skipped when nothing changed); several people
@@ -49,7 +49,7 @@ def shared_path(*parts: str) -> Path:
 
 @pytest.fixture(scope="session")
 def settings():
-    from trolyao import runtime
+    from trolyao.core import runtime
 
     runtime.reset()
     return runtime.settings()
@@ -57,7 +57,7 @@ def settings():
 
 @pytest.fixture(scope="session")
 def rasa_model(settings):
-    from trolyao.training import train_if_needed
+    from trolyao.serving.training import train_if_needed
 
     path, _ = train_if_needed(settings)
     return path
@@ -75,14 +75,14 @@ def knowledge_index(settings):
 @pytest.fixture(scope="module")
 def kb(knowledge_index):
     """The served knowledge base over the session's index (search and decision tests)."""
-    from trolyao import runtime
+    from trolyao.core import runtime
 
     return runtime.knowledge_base()
 
 
 @pytest.fixture(scope="session")
 def assistant(settings, rasa_model, knowledge_index):
-    from trolyao.assistant import Assistant
+    from trolyao.core.assistant import Assistant
 
     bot = Assistant(settings).start()
     yield bot

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from trolyao.report import build_report, read_exchanges_from_assistant
-from trolyao.review_store import ReviewStore
-from trolyao.shell import PlainView, ShellSession
+from trolyao.staff.report import build_report, read_exchanges_from_assistant
+from trolyao.staff.review_store import ReviewStore
+from trolyao.cli.shell import PlainView
+from trolyao.staff.shell import ShellSession
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from trolyao.answer_tests import (AnswerTestFileError, Case, Turn, failure_lines, load_cases,
-                                  parse_cases, print_results, run_case, run_cases)
+from trolyao.cli.answers import print_results
+from trolyao.staff.answer_tests import (AnswerTestFileError, Case, Turn, failure_lines, load_cases,
+                                        parse_cases, run_case, run_cases)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STARTER = PROJECT_ROOT / "tests" / "answers" / "starter.yml"
@@ -24,7 +25,7 @@ def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
 
 
 def test_starter_file_covers_every_catalog_service():
-    from trolyao import runtime
+    from trolyao.core import runtime
 
     catalog = runtime.catalog()
     cases = load_cases(STARTER, catalog)
@@ -37,7 +38,7 @@ def test_starter_file_covers_every_catalog_service():
 
 @pytest.mark.slow
 def test_starter_answers_pass(assistant):
-    from trolyao import runtime
+    from trolyao.core import runtime
 
     results = run_cases(assistant, load_cases(STARTER, runtime.catalog()))
     failures = [line for r in results if not r.passed for line in failure_lines(r)]
@@ -97,7 +98,7 @@ def test_cli_refuses_a_broken_file_before_loading_anything(tmp_path):
     ([{"turns": [{"ask": "a"}, {"expect_intent": "greet"}]}], "case 1, turn 2: 'ask' must be a non-empty"),
 ])
 def test_file_errors_say_where_and_why(data, message):
-    from trolyao import runtime
+    from trolyao.core import runtime
 
     with pytest.raises(AnswerTestFileError) as error:
         parse_cases(data, runtime.catalog())

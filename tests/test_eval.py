@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conftest import shared_path
-from trolyao.evaluation import (EvalFileError, EvalQuestion, Outcome, assistant_asker,
+from trolyao.staff.evaluation import (EvalFileError, EvalQuestion, Outcome, assistant_asker,
                                 classify_miss, load_questions, run, search_asker, summarize)
 
 # Written for these tests, not taken from the development set.
@@ -158,7 +158,7 @@ def test_the_chat_path_answers_and_declines_like_a_conversation(assistant, quest
 @pytest.mark.timeout(2400)  # 558 question embeddings; minutes only on a machine shared by many
 def test_search_and_decision_reach_the_targets_on_the_development_set(knowledge_index):
     """The figures of docs/eval.md for search + decision (the chat adds the NLU on top)."""
-    from trolyao import runtime
+    from trolyao.core import runtime
 
     questions = load_questions(shared_path("eval", "dev.jsonl"))
     ask = search_asker(runtime.knowledge_base(), runtime.catalog())

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from trolyao.report import safe_cell
+from trolyao.staff.report import safe_cell
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TROLYAO = PROJECT_ROOT / ".venv" / "bin" / "trolyao"
@@ -68,8 +68,9 @@ def assert_no_formula(rows: list[dict], tag: str, asked: list[str]) -> None:
 
 @pytest.fixture(scope="module")
 def injected(assistant, settings):
-    from trolyao.review_store import ReviewStore
-    from trolyao.shell import PlainView, ShellSession
+    from trolyao.staff.review_store import ReviewStore
+    from trolyao.cli.shell import PlainView
+    from trolyao.staff.shell import ShellSession
 
     tag = uuid.uuid4().hex[:6]
     asked = declined_questions(tag)

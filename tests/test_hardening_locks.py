@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from rasa.core.lock_store import LockError
 
-from trolyao.locks import FileLockStore, PostgresAdvisoryLockStore, conversation_key
+from trolyao.core.locks import FileLockStore, PostgresAdvisoryLockStore, conversation_key
 
 
 def run(coro):
@@ -47,7 +47,7 @@ EXPECTED = ["first holds", "second waited", "second got another conversation",
 
 def other_stripe(conversation: str) -> str:
     """A conversation id whose lock file differs from `conversation`'s."""
-    from trolyao.locks import STRIPES
+    from trolyao.core.locks import STRIPES
 
     for i in range(1000):
         candidate = f"{conversation}-{i}"
@@ -171,7 +171,7 @@ def test_a_postgresql_conversation_store_gets_advisory_locks(postgres):
     same database."""
     from rasa.core.tracker_store import TrackerStore
 
-    from trolyao.assistant import close_store, lock_store_for, tracker_store_endpoint
+    from trolyao.core.stores import close_store, lock_store_for, tracker_store_endpoint
 
     async def main():
         endpoint = tracker_store_endpoint(postgres)

@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 
-from trolyao.assistant import NO_WORDS_REPLY
+from trolyao.core.assistant import NO_WORDS_REPLY
 
 
 def new_sender() -> str:
@@ -42,10 +42,10 @@ def test_user_text_cannot_forge_log_lines(client, caplog):
 def test_log_level_setting_takes_effect(level, shown):
     code = f"""if True:
         import logging
-        from trolyao.runtime import configure_logging
+        from trolyao.core.runtime import configure_logging
         configure_logging({level!r})
         logging.getLogger("webhook.blueprints.chat").debug("debug-line-visible")
-        logging.getLogger("trolyao.assistant").info("info-line-visible")
+        logging.getLogger("trolyao.core.assistant").info("info-line-visible")
     """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from trolyao.payloads import STALE_PAYLOAD_REPLY
+from trolyao.core.payloads import STALE_PAYLOAD_REPLY
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TROLYAO = PROJECT_ROOT / ".venv" / "bin" / "trolyao"
@@ -269,7 +269,7 @@ def old_store(tmp_path):
 
     from rasa.core.tracker_store import TrackerStore
 
-    from trolyao.assistant import close_store, innermost_store, tracker_store_endpoint
+    from trolyao.core.stores import close_store, innermost_store, tracker_store_endpoint
 
     url = f"sqlite:///{tmp_path / 'old-conversations.db'}"
 
@@ -288,8 +288,8 @@ def test_report_reads_around_any_stored_value(old_store, settings):
 
     from rasa.core.tracker_store import TrackerStore
 
-    from trolyao.assistant import close_store, tracker_store_endpoint
-    from trolyao.report import read_exchanges_from_settings, read_exchanges_via_trackers
+    from trolyao.core.stores import close_store, tracker_store_endpoint
+    from trolyao.staff.report import read_exchanges_from_settings, read_exchanges_via_trackers
 
     exchanges = read_exchanges_from_settings(dataclasses.replace(settings, tracker_store=old_store))
     assert exchanges.skipped >= UNREADABLE + 2

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from trolyao.redaction import (ACCOUNT_MASK, EMAIL_MASK, ID_MASK, PASSPORT_MASK, PHONE_MASK,
+from trolyao.core.redaction import (ACCOUNT_MASK, EMAIL_MASK, ID_MASK, PASSPORT_MASK, PHONE_MASK,
                                redact)
-from trolyao.senders import SenderIds, key_file, load_or_create_key, sender_key
+from trolyao.core.senders import SenderIds, key_file, load_or_create_key, sender_key
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -55,7 +55,7 @@ def test_ordinary_text_is_kept(text):
 
 
 def test_log_records_are_redacted_of_emails_and_accounts(caplog):
-    from trolyao.redaction import install_log_redaction
+    from trolyao.core.redaction import install_log_redaction
 
     install_log_redaction()
     logger = logging.getLogger("trolyao.test-hardening")
@@ -72,7 +72,7 @@ def test_rasa_warnings_go_through_the_redacting_log():
     import sys
 
     code = """if True:
-        from trolyao.runtime import configure_logging
+        from trolyao.core.runtime import configure_logging
         configure_logging("INFO")
         from rasa.shared.utils.io import raise_warning
         raise_warning('Failed to parse arguments in line /x{"e":"c.d@gmail.com","stk":"0123456789012"}')
@@ -139,7 +139,7 @@ def test_ordinary_sender_ids_are_echoed_but_stored_hashed(client, assistant, set
 
 
 def test_admin_and_report_show_hashes(app, assistant, settings):
-    from trolyao.report import read_exchanges_from_assistant
+    from trolyao.staff.report import read_exchanges_from_assistant
 
     sender = f"0{uuid.uuid4().int % 10**9:09d}"  # a phone number as sender id
     assistant.chat(sender, "đăng ký nuôi chó cảnh ở phường thế nào")

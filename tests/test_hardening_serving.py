@@ -120,7 +120,7 @@ def send_concurrently(base: str, tag: str) -> tuple[list[str], list[tuple[str, s
 
 
 def test_two_workers_lose_no_message_of_concurrent_senders(server, settings):
-    from trolyao.senders import SenderIds, sender_key
+    from trolyao.core.senders import SenderIds, sender_key
 
     senders, jobs = send_concurrently(server["base"], uuid.uuid4().hex[:6])
     ids = SenderIds(sender_key(settings.home))
@@ -135,7 +135,7 @@ def test_two_workers_on_postgresql_lose_nothing(postgres, settings, rasa_model, 
     """The same with PostgreSQL (advisory locks), on a throw-away local server."""
     import sqlalchemy as sa
 
-    from trolyao.senders import SenderIds, sender_key
+    from trolyao.core.senders import SenderIds, sender_key
 
     with serve(tmp_path, TROLYAO_TRACKER_STORE=postgres) as running:
         senders, jobs = send_concurrently(running["base"], uuid.uuid4().hex[:6])

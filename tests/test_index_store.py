@@ -123,7 +123,7 @@ def test_failed_build_leaves_current_version(builder, corpus, monkeypatch):
 def test_version_names_survive_log_redaction():
     # Logs name the served version; redaction of ID numbers must not mangle it.
     from knowledge.index_store import new_version_name
-    from trolyao.redaction import redact
+    from trolyao.core.redaction import redact
 
     for _ in range(200):
         name = new_version_name()

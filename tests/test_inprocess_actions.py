@@ -24,7 +24,7 @@ def test_answer_action_ran_in_process_and_is_recorded(assistant):
 def test_unknown_action_is_a_clear_404_like_a_remote_action_server():
     from rasa.utils.endpoints import ClientResponseError
 
-    from trolyao.inprocess_actions import InProcessActionEndpoint
+    from trolyao.core.inprocess_actions import InProcessActionEndpoint
 
     endpoint = InProcessActionEndpoint("actions")
     call = {"next_action": "action_does_not_exist", "sender_id": "x", "tracker": {
@@ -38,7 +38,7 @@ def test_unknown_action_is_a_clear_404_like_a_remote_action_server():
 
 
 def test_actions_package_registers_the_answer_action():
-    from trolyao.inprocess_actions import InProcessActionEndpoint
+    from trolyao.core.inprocess_actions import InProcessActionEndpoint
 
     endpoint = InProcessActionEndpoint("actions")
     assert "action_answer_question" in endpoint.executor.actions

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from trolyao.redaction import ID_MASK, PHONE_MASK, redact
+from trolyao.core.redaction import ID_MASK, PHONE_MASK, redact
 
 PHONE = "0912 345 678"
 CCCD = "001203004567"
@@ -41,7 +41,7 @@ def test_ordinary_numbers_are_kept(text):
 
 
 def test_log_records_are_redacted_whatever_handler_writes_them(caplog):
-    from trolyao.redaction import install_log_redaction
+    from trolyao.core.redaction import install_log_redaction
 
     install_log_redaction()
     logger = logging.getLogger("trolyao.test-redaction")

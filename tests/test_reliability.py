@@ -241,7 +241,7 @@ def test_soak_with_reindexes_and_restarts_loses_and_duplicates_nothing(tmp_path,
     rows = con.execute("SELECT sender_id, data FROM events WHERE type_name = 'user' "
                        "ORDER BY id").fetchall()
     con.close()
-    from trolyao.senders import SenderIds, sender_key
+    from trolyao.core.senders import SenderIds, sender_key
 
     ids = SenderIds(sender_key(tmp_path))  # conversations are stored under keyed hashes
     sender_of = {ids.stored(s): s for s in senders}

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from trolyao.report import Exchange, build_report, summarize, todo_list
-from trolyao.review_store import ReviewStore, question_key
-from trolyao.shell import PlainView, ShellSession
+from trolyao.staff.report import Exchange, build_report, summarize, todo_list
+from trolyao.staff.review_store import ReviewStore, question_key
+from trolyao.cli.shell import PlainView
+from trolyao.staff.shell import ShellSession
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TROLYAO = PROJECT_ROOT / ".venv" / "bin" / "trolyao"
@@ -90,7 +91,7 @@ def test_negative_feedback_button_reaches_the_report(assistant, settings):
     thanks = assistant.chat(sender, '/give_feedback{"feedback":"negative"}')
     assert thanks.messages, "the feedback button must get a reply"
 
-    from trolyao.report import read_exchanges_from_assistant
+    from trolyao.staff.report import read_exchanges_from_assistant
 
     exchanges = read_exchanges_from_assistant(assistant)
     ours = [x for x in exchanges if x.sender == assistant.conversation_id(sender)]
@@ -109,7 +110,7 @@ def test_negative_feedback_button_reaches_the_report(assistant, settings):
 def test_sql_fast_path_reads_what_the_tracker_api_reads(assistant):
     import asyncio
 
-    from trolyao.report import _sql_store, read_exchanges_via_trackers, read_sql_events
+    from trolyao.staff.report import _sql_store, read_exchanges_via_trackers, read_sql_events
 
     assistant.chat(f"citizen-{uuid.uuid4().hex[:8]}", "Làm lý lịch tư pháp trên VNeID thế nào?")
     store = assistant.agent.tracker_store

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from trolyao.review_store import ReviewStore
+from trolyao.staff.review_store import ReviewStore
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TROLYAO = PROJECT_ROOT / ".venv" / "bin" / "trolyao"
@@ -139,7 +139,7 @@ class _KeepOpen:
 
 @pytest.mark.slow
 def test_piped_input_gives_plain_text(assistant):
-    from trolyao.shell import run_shell
+    from trolyao.cli.shell import run_shell
 
     script = io.StringIO("xin chào\n/debug on\nđăng ký tạm trú online thế nào\n/sources\n"
                          "/lenh-la\n/help\n/quit\nkhông được đọc tới dòng này\n")
@@ -161,7 +161,8 @@ def test_piped_input_gives_plain_text(assistant):
 
 @pytest.mark.slow
 def test_button_numbers_and_flag_without_answer(assistant, settings):
-    from trolyao.shell import PlainView, ShellSession
+    from trolyao.cli.shell import PlainView
+    from trolyao.staff.shell import ShellSession
 
     out = io.StringIO()
     shell = ShellSession(assistant, PlainView(out), ReviewStore.for_settings(settings))

@@ -20,7 +20,7 @@ FOLLOW_UP = "lệ phí bao nhiêu?"
 @pytest.fixture()
 def start_assistant(settings, rasa_model, knowledge_index):
     """Start real Assistants on a given conversation store; all are closed at the end."""
-    from trolyao.assistant import Assistant
+    from trolyao.core.assistant import Assistant
 
     started = []
 
@@ -113,7 +113,7 @@ def test_unreachable_redis_fails_at_start_up_with_its_address(start_assistant):
     ("rediss://cache/0", {"type": "redis", "url": "cache", "port": 6379, "db": 0, "use_ssl": True}),
 ])
 def test_store_urls_become_rasa_endpoints(url, expected):
-    from trolyao.assistant import tracker_store_endpoint
+    from trolyao.core.stores import tracker_store_endpoint
 
     endpoint = tracker_store_endpoint(url)
     actual = {"type": endpoint.type, "url": endpoint.url, **endpoint.kwargs}
@@ -121,7 +121,7 @@ def test_store_urls_become_rasa_endpoints(url, expected):
 
 
 def test_unknown_store_scheme_is_refused_clearly():
-    from trolyao.assistant import tracker_store_endpoint
+    from trolyao.core.stores import tracker_store_endpoint
 
     with pytest.raises(ValueError, match="mongodb.*sqlite, postgresql, redis"):
         tracker_store_endpoint("mongodb://x/y")

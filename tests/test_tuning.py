@@ -25,7 +25,7 @@ def tf_models(agent) -> dict:
 def rasa_loaded_agent(rasa_model):
     from rasa.core.agent import Agent
 
-    from trolyao import tuning
+    from trolyao.core import tuning
 
     with tuning.rasa_model_loading():
         agent = Agent()
@@ -83,7 +83,7 @@ def test_action_responses_from_a_remote_server_are_still_validated():
     from rasa.core.actions.action import RemoteAction
     from rasa.utils.endpoints import EndpointConfig
 
-    from trolyao import tuning
+    from trolyao.core import tuning
 
     tuning.apply()
     remote = RemoteAction("action_answer_question", EndpointConfig("http://127.0.0.1:1/webhook"))

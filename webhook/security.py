@@ -1,15 +1,22 @@
-"""Rate limiting, admin auth, CORS and security headers."""
+"""Rate limiting, admin auth (bearer tokens, the admin page's sign-in, sessions and CSRF),
+CORS and security headers."""
 from __future__ import annotations
 
+import hashlib
 import hmac
+import os
+import secrets
+import sqlite3
 import threading
 import time
 from collections import defaultdict, deque
 from contextlib import contextmanager
 from functools import wraps
+from pathlib import Path
 from urllib.parse import urlparse
 
-from flask import current_app, jsonify, request
+from flask import current_app, jsonify, render_template, request, session
+from flask.sessions import SecureCookieSessionInterface
 
 # Paths a portal page may call from its own origin (CORS) and whose answers are private.
 API_PATHS = ("/api/", "/webhooks/")
@@ -19,8 +26,6 @@ API_PATHS = ("/api/", "/webhooks/")
 def sqlite_transaction(path):
     """One transaction on a fresh SQLite connection, closed afterwards (state shared by all
     workers: wrong-token counts, admin sessions)."""
-    import sqlite3
-
     db = sqlite3.connect(path, timeout=10)
     try:
         with db:
@@ -138,8 +143,6 @@ class FailedTokens:
     least 32 random characters); the limit keeps the noise and the work bounded."""
 
     def __init__(self, path, per_client: int = 10, overall: int = 100, window: float = 300.0):
-        from pathlib import Path
-
         self.path = Path(path)
         self.per_client, self.overall, self.window = per_client, overall, window
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -173,8 +176,6 @@ class FailedTokens:
 def failed_tokens() -> FailedTokens:
     limiter = current_app.extensions.get("admin_failed_tokens")
     if limiter is None:
-        from pathlib import Path
-
         home = Path(current_app.config["TROLYAO"].home)
         limiter = current_app.extensions.setdefault(
             "admin_failed_tokens", FailedTokens(home / "var" / "admin-sessions.db"))
@@ -221,7 +222,7 @@ def admin_required(view):
     Wrong tokens are counted (FailedTokens): too many get 429 instead of 401."""
     @wraps(view)
     def wrapper(*args, **kwargs):
-        token = current_app.config["TROLYAO"].admin_token
+        token = admin_token()
         if not token:
             return json_error(404, "not_found", "admin endpoints are disabled (no TROLYAO_ADMIN_TOKEN)")
         result = check_bearer(token)
@@ -230,6 +231,169 @@ def admin_required(view):
         if result != "ok":
             return json_error(401, "unauthorized", "missing or wrong bearer token",
                               WWW_Authenticate='Bearer realm="trolyao-admin"')
+        return view(*args, **kwargs)
+    return wrapper
+
+
+# ---------------------------------------------------------------- the admin page's sign-in
+SESSION_HOURS = 12  # a sign-in lasts this long at most
+
+
+def configure_admin_sessions(app) -> None:
+    """Signed session cookies for the admin page: the Flask secret from TROLYAO_SECRET_KEY (or
+    one per process: sessions then end when the server restarts), SameSite=Strict, HttpOnly."""
+    if not app.secret_key:
+        app.secret_key = os.environ.get("TROLYAO_SECRET_KEY") or secrets.token_hex(32)
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:
+        app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.session_interface = SessionCookies()
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """The session cookie is `Secure` whenever the request came over HTTPS (directly, or via
+    a trusted reverse proxy's X-Forwarded-Proto, see TROLYAO_TRUSTED_PROXIES); plain HTTP on
+    localhost still works for development."""
+
+    def get_cookie_secure(self, app) -> bool:
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
+
+
+class AdminSessions:
+    """Sign-ins known to the server (`$TROLYAO_HOME/var/admin-sessions.db`, shared by the
+    workers): the cookie carries a random session id, logging out deletes it, so a cookie
+    copied before the logout opens nothing. Sessions end after SESSION_HOURS."""
+
+    def __init__(self, path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS admin_sessions "
+                       "(id TEXT PRIMARY KEY, expires REAL NOT NULL)")
+
+    def _connect(self):
+        return sqlite_transaction(self.path)
+
+    def create(self) -> str:
+        sid = secrets.token_urlsafe(24)
+        now = time.time()
+        with self._connect() as db:
+            db.execute("DELETE FROM admin_sessions WHERE expires < ?", (now,))
+            db.execute("INSERT INTO admin_sessions VALUES (?, ?)", (sid, now + SESSION_HOURS * 3600))
+        return sid
+
+    def valid(self, sid) -> bool:
+        if not isinstance(sid, str) or not sid:
+            return False
+        with self._connect() as db:
+            row = db.execute("SELECT expires FROM admin_sessions WHERE id = ?", (sid,)).fetchone()
+        return row is not None and row[0] > time.time()
+
+    def end(self, sid) -> None:
+        if isinstance(sid, str):
+            with self._connect() as db:
+                db.execute("DELETE FROM admin_sessions WHERE id = ?", (sid,))
+
+
+def admin_sessions() -> AdminSessions:
+    sessions = current_app.extensions.get("admin_sessions")
+    if sessions is None:
+        home = Path(current_app.config["TROLYAO"].home)
+        sessions = current_app.extensions.setdefault(
+            "admin_sessions", AdminSessions(home / "var" / "admin-sessions.db"))
+    return sessions
+
+
+def admin_token() -> str:
+    return current_app.config["TROLYAO"].admin_token
+
+
+def _session_proof(token: str, sid: str) -> str:
+    """What the cookie holds besides the session id: proves the token was given, is not the
+    token, and stops working when the token changes."""
+    key = current_app.secret_key
+    key = key.encode() if isinstance(key, str) else key
+    return hmac.new(key, b"trolyao-admin:" + token.encode() + b":" + sid.encode(),
+                    hashlib.sha256).hexdigest()
+
+
+def session_ok(token: str) -> bool:
+    proof, sid = session.get("admin"), session.get("sid")
+    return isinstance(proof, str) and isinstance(sid, str) \
+        and hmac.compare_digest(proof, _session_proof(token, sid)) and admin_sessions().valid(sid)
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return session["csrf"]
+
+
+def csrf_ok() -> bool:
+    if bearer_token_matches(admin_token()):  # not a browser session: nothing to forge
+        return True
+    given = request.form.get("csrf", "")
+    expected = session.get("csrf", "")
+    return bool(given) and bool(expected) and hmac.compare_digest(given, expected)
+
+
+def sign_in(token: str) -> None:
+    """A new server-side session for this browser (any earlier one of it ends)."""
+    sessions = admin_sessions()
+    sessions.end(session.get("sid"))
+    session.clear()
+    sid = sessions.create()
+    session["sid"] = sid
+    session["admin"] = _session_proof(token, sid)
+    csrf_token()
+
+
+def sign_out() -> None:
+    admin_sessions().end(session.get("sid"))
+    session.clear()
+
+
+def refuse_wrong_token() -> float:
+    """A wrong token typed in the sign-in form: counted, unless this client or everybody has
+    guessed too often already; returns the seconds to wait then (0: answer 401)."""
+    limiter = failed_tokens()
+    wait = limiter.retry_after(client_key())
+    if not wait:
+        limiter.record(client_key())
+    return wait
+
+
+def login_page(status: int, error: str | None = None):
+    response = current_app.make_response((render_template("admin_login.html", error=error), status))
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="trolyao-admin"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def page_login_required(view):
+    """Bearer header or signed-in session; else 401 with the login form (404 when disabled)."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        token = admin_token()
+        if not token:
+            return current_app.make_response((render_template("admin_disabled.html"), 404))
+        bearer = check_bearer(token)
+        if bearer == "limited":
+            return too_many_attempts()
+        if not (bearer == "ok" or (bearer == "absent" and session_ok(token))):
+            return login_page(401)
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def form_post(view):
+    """A state-changing form post: signed in and carrying the page's CSRF token."""
+    @wraps(view)
+    @page_login_required
+    def wrapper(*args, **kwargs):
+        if not csrf_ok():
+            return json_error(403, "csrf", "the form expired; reload /admin and try again")
         return view(*args, **kwargs)
     return wrapper
 

@@ -18,201 +18,58 @@ database); too many get 429, the right token is always accepted.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
-import os
-import secrets
 import threading
 import time
-from functools import wraps
 
 from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template,
-                   request, session, url_for)
-from flask.sessions import SecureCookieSessionInterface
+                   request, url_for)
 
-from webhook.security import (admin_required, check_bearer, client_key, failed_tokens, json_error,
-                              sqlite_transaction, token_matches, too_many_attempts)
+from knowledge.maintenance import build_index
+from knowledge.status import index_status
+from trolyao.core import runtime
+from trolyao.staff.report import (KIND_LABELS, build_report, read_exchanges_from_assistant,
+                                  read_exchanges_from_settings, service_label, store_location,
+                                  write_csv)
+from trolyao.staff.review_store import ReviewStore
+from webhook.blueprints import admin_charts
+from webhook.security import (admin_required, admin_token, configure_admin_sessions, csrf_token,
+                              form_post, json_error, login_page, page_login_required,
+                              refuse_wrong_token, sign_in, sign_out, token_matches)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 _reindex_lock = threading.Lock()
 REPORT_TTL_SECONDS = 15.0  # the page loads five images at once: read the store once for all
 SUMMARY_DAYS = 30
 TODO_ON_PAGE = 20
-SESSION_HOURS = 12  # a sign-in lasts this long at most
 
 
 @bp.record_once
 def _configure_sessions(state) -> None:
-    app = state.app
-    if not app.secret_key:
-        app.secret_key = os.environ.get("TROLYAO_SECRET_KEY") or secrets.token_hex(32)
-    if app.config.get("SESSION_COOKIE_SAMESITE") is None:
-        app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
-    app.config["SESSION_COOKIE_HTTPONLY"] = True
-    app.session_interface = _SessionCookies()
-
-
-class _SessionCookies(SecureCookieSessionInterface):
-    """The session cookie is `Secure` whenever the request came over HTTPS (directly, or via
-    a trusted reverse proxy's X-Forwarded-Proto, see TROLYAO_TRUSTED_PROXIES); plain HTTP on
-    localhost still works for development."""
-
-    def get_cookie_secure(self, app) -> bool:
-        return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
-
-
-class AdminSessions:
-    """Sign-ins known to the server (`$TROLYAO_HOME/var/admin-sessions.db`, shared by the
-    workers): the cookie carries a random session id, logging out deletes it, so a cookie
-    copied before the logout opens nothing. Sessions end after SESSION_HOURS."""
-
-    def __init__(self, path):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS admin_sessions "
-                       "(id TEXT PRIMARY KEY, expires REAL NOT NULL)")
-
-    def _connect(self):
-        return sqlite_transaction(self.path)
-
-    def create(self) -> str:
-        sid = secrets.token_urlsafe(24)
-        now = time.time()
-        with self._connect() as db:
-            db.execute("DELETE FROM admin_sessions WHERE expires < ?", (now,))
-            db.execute("INSERT INTO admin_sessions VALUES (?, ?)", (sid, now + SESSION_HOURS * 3600))
-        return sid
-
-    def valid(self, sid) -> bool:
-        if not isinstance(sid, str) or not sid:
-            return False
-        with self._connect() as db:
-            row = db.execute("SELECT expires FROM admin_sessions WHERE id = ?", (sid,)).fetchone()
-        return row is not None and row[0] > time.time()
-
-    def end(self, sid) -> None:
-        if isinstance(sid, str):
-            with self._connect() as db:
-                db.execute("DELETE FROM admin_sessions WHERE id = ?", (sid,))
-
-
-def _sessions() -> AdminSessions:
-    sessions = current_app.extensions.get("admin_sessions")
-    if sessions is None:
-        home = current_app.config["TROLYAO"].home
-        from pathlib import Path
-
-        sessions = current_app.extensions.setdefault(
-            "admin_sessions", AdminSessions(Path(home) / "var" / "admin-sessions.db"))
-    return sessions
-
-
-# ---------------------------------------------------------------- authentication
-def _admin_token() -> str:
-    return current_app.config["TROLYAO"].admin_token
-
-
-def _session_proof(token: str, sid: str) -> str:
-    """What the cookie holds besides the session id: proves the token was given, is not the
-    token, and stops working when the token changes."""
-    key = current_app.secret_key
-    key = key.encode() if isinstance(key, str) else key
-    return hmac.new(key, b"trolyao-admin:" + token.encode() + b":" + sid.encode(),
-                    hashlib.sha256).hexdigest()
-
-
-def _bearer_ok(token: str) -> bool:
-    from webhook.security import bearer_token_matches
-
-    return bearer_token_matches(token)
-
-
-def _session_ok(token: str) -> bool:
-    proof, sid = session.get("admin"), session.get("sid")
-    return isinstance(proof, str) and isinstance(sid, str) \
-        and hmac.compare_digest(proof, _session_proof(token, sid)) and _sessions().valid(sid)
-
-
-def _csrf_token() -> str:
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(24)
-    return session["csrf"]
-
-
-def _csrf_ok() -> bool:
-    if _bearer_ok(_admin_token()):  # not a browser session: nothing to forge
-        return True
-    given = request.form.get("csrf", "")
-    expected = session.get("csrf", "")
-    return bool(given) and bool(expected) and hmac.compare_digest(given, expected)
-
-
-def _login_page(status: int, error: str | None = None):
-    response = current_app.make_response((render_template("admin_login.html", error=error), status))
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="trolyao-admin"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def page_login_required(view):
-    """Bearer header or signed-in session; else 401 with the login form (404 when disabled)."""
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        token = _admin_token()
-        if not token:
-            return current_app.make_response((render_template("admin_disabled.html"), 404))
-        bearer = check_bearer(token)
-        if bearer == "limited":
-            return too_many_attempts()
-        if not (bearer == "ok" or (bearer == "absent" and _session_ok(token))):
-            return _login_page(401)
-        return view(*args, **kwargs)
-    return wrapper
-
-
-def form_post(view):
-    """A state-changing form post: signed in and carrying the page's CSRF token."""
-    @wraps(view)
-    @page_login_required
-    def wrapper(*args, **kwargs):
-        if not _csrf_ok():
-            return json_error(403, "csrf", "the form expired; reload /admin and try again")
-        return view(*args, **kwargs)
-    return wrapper
+    configure_admin_sessions(state.app)
 
 
 @bp.post("/login")
 def login():
-    token = _admin_token()
+    token = admin_token()
     if not token:
         return current_app.make_response((render_template("admin_disabled.html"), 404))
     given = request.form.get("token", "").strip()
     if not token_matches(given, token):  # the right token is never refused (checked first)
-        limiter = failed_tokens()
-        wait = limiter.retry_after(client_key())
+        wait = refuse_wrong_token()
         if wait:
-            response = _login_page(429, "Sai mã quá nhiều lần. Vui lòng thử lại sau vài phút.")
+            response = login_page(429, "Sai mã quá nhiều lần. Vui lòng thử lại sau vài phút.")
             response.headers["Retry-After"] = str(int(wait) + 1)
             return response
-        limiter.record(client_key())
-        return _login_page(401, "Mã truy cập không đúng.")
-    _sessions().end(session.get("sid"))
-    session.clear()
-    sid = _sessions().create()
-    session["sid"] = sid
-    session["admin"] = _session_proof(token, sid)
-    _csrf_token()
+        return login_page(401, "Mã truy cập không đúng.")
+    sign_in(token)
     return redirect(url_for("admin.dashboard"), code=303)
 
 
 @bp.post("/logout")
 @form_post
 def logout():
-    _sessions().end(session.get("sid"))  # the cookie, even copied, opens nothing any more
-    session.clear()
+    sign_out()  # the cookie, even copied, opens nothing any more
     return redirect(url_for("admin.dashboard"), code=303)
 
 
@@ -239,15 +96,10 @@ def _cache() -> _ReportCache:
 
 
 def _review_store():
-    from trolyao.review_store import ReviewStore
-
     return ReviewStore.for_settings(current_app.config["TROLYAO"])
 
 
 def _build_report():
-    from trolyao.report import (build_report, read_exchanges_from_assistant,
-                                read_exchanges_from_settings, store_location)
-
     settings = current_app.config["TROLYAO"]
     assistant = current_app.extensions.get("assistant")
     error = None
@@ -287,14 +139,10 @@ def _report():
 
 
 def _catalog():
-    from trolyao import runtime
-
     return runtime.catalog()
 
 
 def _index_state() -> dict:
-    from knowledge.status import index_status
-
     status = index_status(current_app.config["TROLYAO"])
     assistant = current_app.extensions.get("assistant")
     knowledge = getattr(assistant, "knowledge", None)
@@ -306,15 +154,13 @@ def _index_state() -> dict:
 @bp.get("", strict_slashes=False)
 @page_login_required
 def dashboard():
-    from trolyao.report import KIND_LABELS, service_label
-
     report = _report()
     catalog = _catalog()
     response = current_app.make_response(render_template(
         "admin.html", report=report, summary=report.summary, items=report.items[:TODO_ON_PAGE],
         total_items=len(report.items), index=_index_state(), kind_labels=KIND_LABELS,
         service_name=lambda sid: service_label(catalog, sid),
-        csrf=_csrf_token(), chart_version=int(time.time() // REPORT_TTL_SECONDS)))
+        csrf=csrf_token(), chart_version=int(time.time() // REPORT_TTL_SECONDS)))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -322,12 +168,8 @@ def dashboard():
 @bp.get("/charts/<name>.svg")
 @page_login_required
 def chart(name: str):
-    from webhook.blueprints import admin_charts
-
     if name not in admin_charts.CHART_NAMES:
         return json_error(404, "not_found", f"no chart named {name!r}")
-    from trolyao.report import service_label
-
     catalog = _catalog()
     svg = admin_charts.render(name, _report().summary, lambda sid: service_label(catalog, sid))
     response = Response(svg, mimetype="image/svg+xml")
@@ -338,8 +180,6 @@ def chart(name: str):
 @bp.get("/report.csv")
 @page_login_required
 def report_csv():
-    from trolyao.report import write_csv
-
     out = io.StringIO()
     out.write("\ufeff")  # BOM: spreadsheet programs then read the Vietnamese text as UTF-8
     write_csv(_report().groups, out, _catalog())
@@ -388,8 +228,6 @@ def question_done():
 # ---------------------------------------------------------------- index
 def _run_reindex(full: bool = False) -> dict | None:
     """Build a new index version beside the served one, then swap it in; None if one is running."""
-    from knowledge.maintenance import build_index
-
     if not _reindex_lock.acquire(blocking=False):
         return None
     try:

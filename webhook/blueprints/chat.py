@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 from rasa.core.lock_store import LockError
 from werkzeug.exceptions import HTTPException
 
-from trolyao.assistant import AssistantNotReady
+from trolyao.core.assistant import AssistantNotReady
 from webhook.security import allowed_origin_only, json_error, rate_limited
 
 bp = Blueprint("chat", __name__)

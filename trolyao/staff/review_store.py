@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from knowledge.textnorm import nfc, words
-from trolyao.redaction import redact
+from trolyao.core.redaction import redact
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS flags (

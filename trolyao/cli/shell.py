@@ -1,58 +1,39 @@
-"""`trolyao shell`: staff chat with the assistant in a terminal and see why it answered.
+"""`trolyao shell`: the terminal around the shell session (trolyao/staff/shell.py).
 
-Under each answer (with `/debug on`): intent and confidence, slots, sources with scores and
-the chosen passage. `/flag <note>` records the last exchange in the review store that
-`trolyao report` and the admin page read. In a terminal: line editing and history
-(prompt_toolkit) and a rich layout; with piped stdin: one plain line per input, no colours,
-so scripts can drive it.
+In a terminal: line editing and history (prompt_toolkit) and a rich layout (answers rendered
+from Markdown, debug details as a compact table); with piped stdin: one plain line per input,
+no colours, so scripts can drive it.
 """
 from __future__ import annotations
 
 import os
-import re
 import sys
-import uuid
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, TextIO
 
-from trolyao.redaction import redact
+from prompt_toolkit import PromptSession
+from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+from prompt_toolkit.completion import WordCompleter
+from prompt_toolkit.history import FileHistory, InMemoryHistory
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
 
-COMMANDS = {
-    "/help": "các lệnh của shell",
-    "/debug on|off": "hiện/ẩn intent, độ tin cậy, slot, nguồn và đoạn trích dưới mỗi câu trả lời",
-    "/sources": "toàn văn các đoạn trích của câu trả lời vừa rồi",
-    "/flag <ghi chú>": "báo câu trả lời vừa rồi là sai/chưa tốt (người bảo trì sẽ xem)",
-    "/restart": "bắt đầu cuộc trò chuyện mới",
-    "/quit": "thoát (hoặc Ctrl-D)",
-}
-QUIT = {"/quit", "/exit", "/q"}
+from trolyao.cli.common import start_assistant
+from trolyao.core import runtime
+from trolyao.core.redaction import redact
+from trolyao.staff.review_store import ReviewStore
+from trolyao.staff.shell import COMMANDS, ShellSession
+from trolyao.staff.texts import excerpt
+
 EXCERPT_CHARS = 280
-# `/intent` or `/intent{"slot": "value"}`: a Rasa payload to send as is (like a button click).
-PAYLOAD = re.compile(r"^/(\w+)(\{.*\})?$", re.DOTALL)
 
 
-@dataclass
-class Turn:
-    """The last question and the assistant's reply, for /sources and /flag."""
-    question: str
-    reply: object  # trolyao.assistant.ChatReply
-
-    @property
-    def answer(self) -> str:
-        return "\n\n".join(m.get("text", "") for m in self.reply.messages)
-
-    @property
-    def likely_service(self) -> str | None:
-        if self.reply.sources:
-            return self.reply.sources[0].get("service")
-        return self.reply.slots.get("service")
-
-
-def one_line(text: str, limit: int = EXCERPT_CHARS) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[:limit].rstrip() + " …"
+def one_line(text: str) -> str:
+    return excerpt(text, EXCERPT_CHARS)
 
 
 def yes_no(value: bool) -> str:
@@ -134,10 +115,6 @@ class RichView(PlainView):
         self.console.print(f"Bạn › {text}", style="dim", markup=False, highlight=False)
 
     def answer(self, reply, debug: bool) -> None:
-        from rich.markdown import Markdown
-        from rich.panel import Panel
-        from rich.text import Text
-
         for message in reply.messages:
             body = Markdown(message.get("text", ""), hyperlinks=False)
             style = "yellow" if reply.fallback else "cyan"
@@ -153,9 +130,6 @@ class RichView(PlainView):
         self.console.print()
 
     def _debug_table(self, reply):
-        from rich.table import Table
-        from rich.text import Text
-
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold blue", no_wrap=True)
         grid.add_column()
@@ -182,10 +156,6 @@ class RichView(PlainView):
         return grid
 
     def passages(self, reply) -> None:
-        from rich.markdown import Markdown
-        from rich.panel import Panel
-        from rich.text import Text
-
         if not reply.passages:
             self.info("(Câu trả lời vừa rồi không dùng đoạn trích nào.)")
         for number, p in enumerate(reply.passages, 1):
@@ -195,8 +165,6 @@ class RichView(PlainView):
                                      title_align="left", border_style="blue"))
 
     def help(self) -> None:
-        from rich.table import Table
-
         table = Table(box=None, show_header=False)
         table.add_column(style="bold")
         table.add_column()
@@ -204,110 +172,6 @@ class RichView(PlainView):
             table.add_row(command, meaning)
         table.add_row("1, 2, …", "bấm nút gợi ý của câu trả lời vừa rồi")
         self.console.print(table)
-
-
-# ---------------------------------------------------------------- the session
-class ShellSession:
-    """Interprets one input line at a time: a shell command or a message for the assistant."""
-
-    def __init__(self, assistant, view: PlainView, review_store, debug: bool = False,
-                 echo: bool = False):
-        self.assistant = assistant
-        self.view = view
-        self.review = review_store
-        self.debug = debug
-        self.echo = echo  # piped input: repeat the question so the transcript reads well
-        self.sender = f"shell-{uuid.uuid4().hex[:10]}"
-        self.last: Turn | None = None
-        domain = getattr(assistant.agent, "domain", None)
-        self.intents = set(domain.intents) if domain is not None else set()
-
-    def handle(self, line: str) -> bool:
-        """Returns False when the user wants to leave."""
-        line = line.strip()
-        if not line:
-            return True
-        command, _, argument = line.partition(" ")
-        command = command.lower()
-        if command in QUIT:
-            return False
-        handler = {"/help": self.cmd_help, "/?": self.cmd_help, "/debug": self.cmd_debug,
-                   "/sources": self.cmd_sources, "/flag": self.cmd_flag,
-                   "/restart": self.cmd_restart}.get(command)
-        if handler:
-            handler(argument.strip())
-        elif line.startswith("/") and not self._is_payload(line):
-            self.view.error(f"lệnh không rõ {command}. Gõ /help để xem các lệnh.")
-        else:
-            self.ask(self._button_payload(line) or line)
-        return True
-
-    def _is_payload(self, line: str) -> bool:
-        match = PAYLOAD.match(line)
-        return bool(match) and match.group(1) in self.intents
-
-    def _button_payload(self, line: str) -> str | None:
-        if not (line.isdigit() and self.last):
-            return None
-        buttons = [b for m in self.last.reply.messages for b in m.get("buttons") or []]
-        number = int(line)
-        if 1 <= number <= len(buttons):
-            self.view.info(f"→ {buttons[number - 1]['title']}")
-            return buttons[number - 1]["payload"]
-        return None
-
-    def ask(self, text: str) -> None:
-        if self.echo:
-            self.view.echo_question(text)
-        try:
-            reply = self.assistant.chat(self.sender, text)
-        except Exception as exc:  # a timeout or a broken index must not end the session
-            self.view.error(f"trợ lý không trả lời được ({type(exc).__name__}: {exc})")
-            return
-        self.last = Turn(question=redact(text), reply=reply)
-        self.view.answer(reply, self.debug)
-
-    def cmd_help(self, _argument: str) -> None:
-        self.view.help()
-
-    def cmd_debug(self, argument: str) -> None:
-        value = argument.lower()
-        if value in ("on", "bật", "bat", "1"):
-            self.debug = True
-        elif value in ("off", "tắt", "tat", "0"):
-            self.debug = False
-        elif value:
-            self.view.error("dùng /debug on hoặc /debug off")
-            return
-        self.view.info(f"Chế độ debug: {'bật' if self.debug else 'tắt'}.")
-
-    def cmd_sources(self, _argument: str) -> None:
-        if self.last is None:
-            self.view.error("chưa có câu trả lời nào.")
-            return
-        self.view.passages(self.last.reply)
-
-    def cmd_flag(self, note: str) -> None:
-        if self.last is None:
-            self.view.error("chưa có câu trả lời nào để đánh dấu.")
-            return
-        reply = self.last.reply
-        flag = self.review.add_flag(
-            sender=self.sender, question=self.last.question, answer=self.last.answer,
-            sources=reply.sources, intent=reply.intent.get("name"),
-            service=self.last.likely_service, note=note)
-        self.view.info(f"Đã ghi nhận đánh dấu #{flag.id} cho câu hỏi «{one_line(flag.question, 80)}»"
-                       f"{': ' + flag.note if flag.note else ''}. Người bảo trì sẽ thấy trong "
-                       "`trolyao report` và trang /admin.")
-
-    def cmd_restart(self, _argument: str) -> None:
-        try:
-            self.assistant.restart(self.sender)
-        except Exception as exc:
-            self.view.error(f"không bắt đầu lại được ({exc})")
-            return
-        self.last = None
-        self.view.info("Đã bắt đầu cuộc trò chuyện mới (slot đã xoá).")
 
 
 # ---------------------------------------------------------------- input
@@ -318,11 +182,6 @@ def history_path() -> Path:
 
 def terminal_lines(prompt: str = "Bạn › ") -> Iterator[str]:
     """Line editing, history (redacted: staff may paste a citizen's numbers), command completion."""
-    from prompt_toolkit import PromptSession
-    from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
-    from prompt_toolkit.completion import WordCompleter
-    from prompt_toolkit.history import FileHistory, InMemoryHistory
-
     class RedactingFileHistory(FileHistory):
         def store_string(self, string: str) -> None:
             super().store_string(redact(string))
@@ -353,16 +212,11 @@ def piped_lines(stream: TextIO) -> Iterator[str]:
 # ---------------------------------------------------------------- entry point
 def run_shell(start_assistant: Callable, debug: bool = False, stdin: TextIO | None = None,
               stdout: TextIO | None = None) -> int:
-    from trolyao import runtime
-    from trolyao.review_store import ReviewStore
-
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
     # Library deprecation chatter (TensorFlow, Rasa, pkg_resources) would bury the chat.
     warnings.simplefilter("ignore")
     interactive = stdin.isatty() and stdout.isatty()
     if interactive:
-        from rich.console import Console
-
         console = Console(file=stdout, highlight=False)
         view: PlainView = RichView(console)
         with console.status("Đang tải mô hình hội thoại và kho tài liệu (khoảng 20 giây)…"):
@@ -384,3 +238,13 @@ def run_shell(start_assistant: Callable, debug: bool = False, stdin: TextIO | No
     finally:
         assistant.close()
     return 0
+
+
+def cmd_shell(args) -> int:
+    return run_shell(start_assistant, debug=args.debug)
+
+
+def add_parsers(sub, settings) -> None:
+    p = sub.add_parser("shell", help="chat in the terminal, with debug details")
+    p.add_argument("--debug", action="store_true", help="start with /debug on")
+    p.set_defaults(func=cmd_shell)

@@ -5,7 +5,7 @@ import hashlib
 import logging
 from pathlib import Path
 
-from trolyao.settings import PROJECT_ROOT, Settings
+from trolyao.core.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""`trolyao test-answers FILE.yml`: staff write what the assistant should say; this checks it.
+"""Answer tests: staff write what the assistant should say; this checks it
+(`trolyao test-answers FILE.yml`, trolyao/cli/answers.py, prints the results).
 
 The file is a YAML list of cases. A case is one question, or a conversation (`turns`):
 
@@ -27,6 +28,7 @@ from pathlib import Path
 import yaml
 
 from knowledge.textnorm import nfc
+from trolyao.staff.texts import excerpt
 
 CASE_KEYS = {"name", "ask", "turns"}
 TURN_KEYS = {"ask", "expect_service", "expect_text_contains", "expect_text_not_contains",
@@ -88,7 +90,7 @@ class TurnResult:
 
     @property
     def got_service(self) -> str:
-        return self.reply.sources[0]["service"] if self.reply.sources else "(không trích nguồn)"
+        return self.reply.cited_service or "(không trích nguồn)"
 
 
 @dataclass
@@ -203,16 +205,11 @@ def _contains(haystack: str, needle: str) -> bool:
     return needle.casefold() in haystack.casefold()
 
 
-def excerpt(text: str, limit: int = ANSWER_EXCERPT) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[:limit].rstrip() + " …"
-
-
 def check_turn(turn: Turn, reply) -> list[Mismatch]:
     answer = nfc("\n".join(m.get("text", "") for m in reply.messages))
     found: list[Mismatch] = []
     if turn.expect_service:
-        got = reply.sources[0]["service"] if reply.sources else None
+        got = reply.cited_service
         if got not in turn.expect_service:
             cited = ", ".join(f"{s['service']} {s['score']:.2f}" for s in reply.sources[:3])
             found.append(Mismatch("service", " | ".join(turn.expect_service),
@@ -221,11 +218,11 @@ def check_turn(turn: Turn, reply) -> list[Mismatch]:
     missing = [t for t in turn.expect_text_contains if not _contains(answer, t)]
     if missing:
         found.append(Mismatch("text", "có " + ", ".join(f"«{t}»" for t in missing),
-                              f"«{excerpt(answer)}»"))
+                              f"«{excerpt(answer, ANSWER_EXCERPT)}»"))
     present = [t for t in turn.expect_text_not_contains if _contains(answer, t)]
     if present:
         found.append(Mismatch("text", "không có " + ", ".join(f"«{t}»" for t in present),
-                              f"«{excerpt(answer)}»"))
+                              f"«{excerpt(answer, ANSWER_EXCERPT)}»"))
     if turn.expect_fallback is not None and reply.fallback != turn.expect_fallback:
         found.append(Mismatch("fallback", "từ chối" if turn.expect_fallback else "trả lời",
                               "từ chối" if reply.fallback else "trả lời"))
@@ -275,80 +272,3 @@ def failure_lines(result: CaseResult) -> list[str]:
             lines.append(f"      - expected: {m.expected}")
             lines.append(f"      + got:      {m.got}")
     return lines
-
-
-def print_results(results: list[CaseResult], console) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(title="Kết quả kiểm thử câu trả lời", show_lines=False)
-    table.add_column("#", justify="right")
-    table.add_column("case", overflow="fold", max_width=48)
-    table.add_column("expected", overflow="fold")
-    table.add_column("got", overflow="fold")
-    table.add_column("", no_wrap=True)
-    for result in results:
-        for index, tr in enumerate(result.turns):
-            got = tr.got_service + (" · từ chối" if tr.reply.fallback else "")
-            table.add_row(str(result.case.number) if index == 0 else "",
-                          Text(result.case.name if index == 0 else f"↳ {tr.turn.ask}"),
-                          Text(tr.turn.expectations()), Text(got),
-                          Text("PASS", style="green") if not tr.mismatches else Text("FAIL", style="bold red"))
-        if result.error:
-            table.add_row(str(result.case.number), Text(result.case.name), "", Text(result.error),
-                          Text("ERROR", style="bold red"))
-    console.print(table)
-    failed = [r for r in results if not r.passed]
-    for result in failed:
-        console.print("\n".join(failure_lines(result)), markup=False, highlight=False)
-    passed = len(results) - len(failed)
-    style = "bold green" if not failed else "bold red"
-    console.print(f"{passed}/{len(results)} cases passed, {len(failed)} failed", style=style)
-
-
-# ---------------------------------------------------------------- command line
-def cmd_test_answers(args) -> int:
-    """Exit 0 when every case passes, 1 when some fail, 2 when a file cannot be read."""
-    import sys
-
-    from trolyao import runtime
-    from trolyao.cli import _start_assistant
-
-    console = cli_console()
-    try:
-        files = [(path, load_cases(path, runtime.catalog())) for path in args.files]
-    except AnswerTestFileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    assistant = _start_assistant()
-    failed = 0
-    try:
-        for path, cases in files:
-            if len(files) > 1:
-                console.print(f"\n{path}", style="bold", markup=False)
-            results = run_cases(assistant, cases)
-            print_results(results, console)
-            failed += sum(1 for r in results if not r.passed)
-    finally:
-        assistant.close()
-    return 1 if failed else 0
-
-
-def cli_console():
-    """Colours in a terminal; plain and wide enough for a readable table when piped."""
-    import os
-    import sys
-
-    from rich.console import Console
-
-    if sys.stdout.isatty():
-        return Console(highlight=False)
-    return Console(highlight=False, width=int(os.environ.get("COLUMNS") or 160), no_color=True)
-
-
-def add_test_answers_parser(sub) -> None:
-    p = sub.add_parser("test-answers", help="check answers against expectations written in YAML",
-                       description="Run the cases of each FILE.yml (see tests/answers/starter.yml), "
-                                   "print a pass/fail table, exit 1 if any case fails.")
-    p.add_argument("files", nargs="+", metavar="FILE.yml")
-    p.set_defaults(func=cmd_test_answers)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import tarfile
 
 from knowledge.index_store import IndexStore, IndexUnavailable
-from trolyao.settings import Settings
+from trolyao.core.settings import Settings
 
 
 class PreflightError(Exception):

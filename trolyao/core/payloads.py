@@ -29,6 +29,10 @@ import json
 import re
 from dataclasses import dataclass
 
+from rasa.shared.core.events import BotUttered, SessionStarted, UserUttered
+
+from knowledge.answering.aspects import ASPECT_SECTIONS
+
 PREFIX = "/"
 # Intent names are identifiers; the entities part is one JSON object (no "@confidence").
 _PAYLOAD_RE = re.compile(r"/(?P<intent>[A-Za-z_][A-Za-z0-9_]{0,63})(?P<entities>\{.*\})?", re.S)
@@ -61,20 +65,14 @@ class Payload:
                                                  separators=(",", ":"))
 
 
-def known_aspects() -> set[str] | None:
-    """The aspects answers are organised by (None: unknown, any short identifier is accepted)."""
-    try:
-        from knowledge.answering.aspects import ASPECT_SECTIONS
-    except ImportError:  # pragma: no cover - the answering stage is always there
-        return None
+def known_aspects() -> set[str]:
+    """The aspects answers are organised by."""
     return set(ASPECT_SECTIONS)
 
 
 def offered_payloads(events) -> set[str]:
     """Button payloads of the bot's reply since the citizen's previous message, in the
     current session (Rasa event objects, oldest first)."""
-    from rasa.shared.core.events import BotUttered, SessionStarted, UserUttered
-
     offered: set[str] = set()
     for event in reversed(list(events)):
         if isinstance(event, (UserUttered, SessionStarted)):

@@ -1,0 +1,6 @@
+"""`python -m trolyao.cli …` = `trolyao …`."""
+import sys
+
+from trolyao.cli import main
+
+sys.exit(main())
