@@ -56,6 +56,7 @@ browser-deps:
 	fi
 
 test: setup browser-deps
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -rfE
 
 test-fast: setup
