@@ -173,13 +173,18 @@ class FailedTokens:
             db.execute("DELETE FROM failed_tokens WHERE at <= ?", (now - self.window,))
 
 
-def failed_tokens() -> FailedTokens:
-    limiter = current_app.extensions.get("admin_failed_tokens")
-    if limiter is None:
+def _shared_admin_state(name: str, make):
+    """One object per app over `$TROLYAO_HOME/var/admin-sessions.db` (the database every
+    worker shares), made on first use."""
+    found = current_app.extensions.get(name)
+    if found is None:
         home = Path(current_app.config["TROLYAO"].home)
-        limiter = current_app.extensions.setdefault(
-            "admin_failed_tokens", FailedTokens(home / "var" / "admin-sessions.db"))
-    return limiter
+        found = current_app.extensions.setdefault(name, make(home / "var" / "admin-sessions.db"))
+    return found
+
+
+def failed_tokens() -> FailedTokens:
+    return _shared_admin_state("admin_failed_tokens", FailedTokens)
 
 
 def given_bearer() -> str:
@@ -296,12 +301,7 @@ class AdminSessions:
 
 
 def admin_sessions() -> AdminSessions:
-    sessions = current_app.extensions.get("admin_sessions")
-    if sessions is None:
-        home = Path(current_app.config["TROLYAO"].home)
-        sessions = current_app.extensions.setdefault(
-            "admin_sessions", AdminSessions(home / "var" / "admin-sessions.db"))
-    return sessions
+    return _shared_admin_state("admin_sessions", AdminSessions)
 
 
 def admin_token() -> str:

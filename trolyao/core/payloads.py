@@ -40,12 +40,10 @@ _PAYLOAD_RE = re.compile(r"/(?P<intent>[A-Za-z_][A-Za-z0-9_]{0,63})(?P<entities>
 _PAYLOAD_SHAPED_RE = re.compile(r"/+\s*[A-Za-z_][A-Za-z0-9_]*\s*(?:[{@].*)?", re.S)
 _VALUE_RE = re.compile(r"[\w\-]{1,64}")
 
-FEEDBACK_INTENT = "give_feedback"
-FEEDBACK_ENTITY = "feedback"
+# Names in the domain (bot/domain/core.yml) the policy knows.
+ASK_INTENT, FEEDBACK_INTENT = "ask_procedure", "give_feedback"
+SERVICE_ENTITY, ASPECT_ENTITY, FEEDBACK_ENTITY = "service", "aspect", "feedback"
 FEEDBACK_PENDING_SLOT = "feedback_pending"
-SERVICE_ENTITY = "service"
-ASPECT_ENTITY = "aspect"
-ASK_INTENT = "ask_procedure"
 
 STALE_PAYLOAD_REPLY = ("Lựa chọn này không còn dùng được. Anh/chị vui lòng gõ câu hỏi của mình, "
                        "ví dụ: \"Đăng ký tạm trú online cần giấy tờ gì?\"")
