@@ -10,7 +10,7 @@ import numpy as np
 
 from knowledge.catalog import Catalog
 from knowledge.documents_model import Document, Passage, sha256
-from knowledge.embedding import Embedder
+from knowledge.embedding import BaseEmbedder, manifest_identity, same_embedder
 from knowledge.index_store import DocumentInfo, IndexStore, IndexUnavailable, IndexVersion
 from knowledge.ingest.pipeline import DocumentReader, IngestError, PassageMaker, read_corpus
 from knowledge.textnorm import fold
@@ -43,7 +43,7 @@ class BuildReport:
 
 
 class IndexBuilder:
-    def __init__(self, store: IndexStore, embedder: Embedder, catalog: Catalog,
+    def __init__(self, store: IndexStore, embedder: BaseEmbedder, catalog: Catalog,
                  passage_maker: PassageMaker | None = None):
         self.store = store
         self.embedder = embedder
@@ -113,7 +113,8 @@ class IndexBuilder:
         matrix = np.vstack(vectors).astype("float32") if vectors else \
             np.zeros((0, self.embedder.dim), dtype="float32")
         report.version = self.store.write(passages, matrix, infos, self.embedder.model_name,
-                                          extra={"dim": self.embedder.dim})
+                                          extra={"dim": self.embedder.dim,
+                                                 "embedder": self.embedder.identity})
         return report
 
     def _embed(self, texts: list[str], progress) -> np.ndarray:
@@ -132,9 +133,11 @@ class IndexBuilder:
             if self.store.current_version_name():
                 log.warning("previous index unusable, rebuilding everything: %s", exc)
             return None
-        if version.model_name != self.embedder.model_name:
-            log.info("embedding model changed (%s -> %s): full rebuild",
-                     version.model_name, self.embedder.model_name)
+        built_with = manifest_identity(version.manifest)
+        if not same_embedder(built_with, self.embedder.identity):
+            log.warning("embedder changed (%s/%s -> %s/%s): every passage is embedded again",
+                        built_with["backend"], built_with["model"], self.embedder.backend,
+                        self.embedder.model_name)
             return None
         return version
 

