@@ -25,7 +25,7 @@ def index_status(settings) -> dict:
         return {"ok": False, "error": str(exc), "index_dir": str(settings.index_dir),
                 "model": settings.embedding_model, "version": store.current_version_name(),
                 "documents": 0, "passages": 0, "per_service": {},
-                "services_without_documents": catalog.ids}
+                "services_without_documents": catalog.ids, "review": review_status(settings)}
     doc_counts = Counter(d.service for d in version.documents.values())
     passage_counts = Counter(p.service for p in version.passages)
     return {
@@ -40,6 +40,7 @@ def index_status(settings) -> dict:
                               "passages": passage_counts.get(sid, 0)} for sid in catalog.ids},
         "services_without_documents": [sid for sid in catalog.ids if not doc_counts.get(sid)],
         "unknown_services": sorted(set(doc_counts) - set(catalog.ids)),
+        "review": review_status(settings),
     }
 
 
@@ -101,6 +102,16 @@ def stale_documents_for(settings, environ: dict | None = None,
                         today: dt.date | None = None) -> list[StaleDocument]:
     """`stale_documents` for the configured documents folder and review age."""
     return stale_documents(settings.docs_dir, review_max_age_days(environ), today)
+
+
+def review_status(settings, environ: dict | None = None, today: dt.date | None = None) -> dict:
+    """For `index_status`: {"max_age_days", "stale": [StaleDocument as dict]} or {"error"}."""
+    try:
+        max_age = review_max_age_days(environ)
+    except ValueError as exc:
+        return {"error": str(exc), "max_age_days": None, "stale": []}
+    return {"max_age_days": max_age,
+            "stale": [d.to_dict() for d in stale_documents(settings.docs_dir, max_age, today)]}
 
 
 def _as_date(value) -> dt.date | None:

@@ -288,3 +288,22 @@ def test_review_age_comes_from_the_environment():
         with pytest.raises(ValueError, match=REVIEW_MAX_AGE_ENV):
             review_max_age_days({REVIEW_MAX_AGE_ENV: bad})
 
+
+
+def test_index_status_carries_the_review_list(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from knowledge.status import index_status, review_status
+
+    _doc(tmp_path, "old", "2020-01-01")
+    _doc(tmp_path, "new", dt.date.today().isoformat())
+    settings = SimpleNamespace(docs_dir=tmp_path, index_dir=tmp_path / "no-index",
+                               catalog_path=ROOT / "knowledge" / "catalog.yml",
+                               embedding_model="m")
+    monkeypatch.setenv(REVIEW_MAX_AGE_ENV, "365")
+    review = index_status(settings)["review"]
+    assert review["max_age_days"] == 365
+    assert [d["doc_id"] for d in review["stale"]] == ["old"]
+    assert set(review["stale"][0]) == {"doc_id", "title", "reviewed", "age_days"}
+    bad = review_status(settings, {REVIEW_MAX_AGE_ENV: "abc"})
+    assert bad["stale"] == [] and REVIEW_MAX_AGE_ENV in bad["error"]
