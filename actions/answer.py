@@ -15,16 +15,15 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import lltp
-from actions.aspects import ASPECT_LABELS
+from actions.dependencies import PROCESS
 from actions.context import Turn, button_turn, resolve_turn
-from actions.replies import (FEEDBACK_BUTTONS, FEEDBACK_QUESTION, aspect_buttons,
-                             candidate_buttons, clarify_message, decline_message, location_note,
-                             meta_payload)
+from actions.replies import (aspect_buttons, candidate_buttons, location_note, meta_payload,
+                             utter_clarify, utter_decline)
 from knowledge.answering import Answerer, answer_pool
+from knowledge.answering.aspects import ASPECT_LABELS
 from knowledge.decision import CLARIFY, decide
 from knowledge.textnorm import fold
 from knowledge.index_store import IndexUnavailable
-from trolyao.core import runtime
 
 log = logging.getLogger(__name__)
 
@@ -82,26 +81,26 @@ def entity_texts(tracker: Tracker, name: str) -> list[str]:
 
 
 class ActionAnswerQuestion(Action):
+    deps = PROCESS  # settings, catalog, knowledge base (actions/dependencies.py)
+
     def name(self) -> str:
         return "action_answer_question"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict]:
-        catalog = runtime.catalog()
+        catalog = self.deps.catalog()
         intent = tracker.latest_message.get("intent") or {}
         turn, note = self.read_turn(tracker, catalog)
         if self.asks_choice_first(tracker, turn):
             # Nothing said here: a rule runs lltp_form, which asks the missing choice.
             return [SlotSet("service", turn.service), SlotSet("aspect", turn.aspect),
                     SlotSet("feedback_pending", False)] + control(choice_needed=True)
-        kb = runtime.knowledge_base()
+        kb = self.deps.knowledge_base()
         try:
             hits = self.search(kb, turn)
         except IndexUnavailable as exc:
             log.error("knowledge index unavailable: %s", exc)
-            dispatcher.utter_message(text=decline_message(runtime.settings(), unavailable=True))
-            dispatcher.utter_message(json_message=meta_payload([], fallback=True))
-            return control()
+            return self.unavailable(dispatcher)
         named = turn.named or ([turn.service] if turn.followup and turn.service else [])
         decision = decide(turn.query, hits, intent.get("name"),
                           float(intent.get("confidence") or 0.0), named)
@@ -113,9 +112,12 @@ class ActionAnswerQuestion(Action):
                                catalog)
         except IndexUnavailable as exc:  # the index went away between search and answer
             log.error("knowledge index unavailable: %s", exc)
-            dispatcher.utter_message(text=decline_message(runtime.settings(), unavailable=True))
-            dispatcher.utter_message(json_message=meta_payload([], fallback=True))
-            return control()
+            return self.unavailable(dispatcher)
+
+    def unavailable(self, dispatcher) -> list[dict]:
+        utter_decline(dispatcher, self.deps.settings(), unavailable=True)
+        dispatcher.utter_message(json_message=meta_payload([], fallback=True))
+        return control()
 
     def read_turn(self, tracker: Tracker, catalog) -> tuple[Turn, str]:
         """What this message asks, and a note to put before the answer (the LLTP choice)."""
@@ -138,7 +140,7 @@ class ActionAnswerQuestion(Action):
             # Names a service the NLU did not tag ("… phiếu lý lịch tư pháp …" typed oddly,
             # or a document alias): that is a new question, not a follow-up.
             try:
-                other = [s for s in runtime.knowledge_base().named_services(text)
+                other = [s for s in self.deps.knowledge_base().named_services(text)
                          if s != turn.service]
             except IndexUnavailable:
                 other = []
@@ -204,7 +206,7 @@ class ActionAnswerQuestion(Action):
         dispatcher.utter_message(text="\n\n".join(p for p in parts if p), buttons=buttons or None)
         dispatcher.utter_message(json_message=meta_payload(ordered, fallback=False,
                                                            quoted=composed))
-        dispatcher.utter_message(text=FEEDBACK_QUESTION, buttons=FEEDBACK_BUTTONS)
+        dispatcher.utter_message(response="utter_was_it_helpful")
         return [SlotSet("service", composed.service), SlotSet("aspect", turn.aspect),
                 SlotSet("document", composed.doc_id), SlotSet("failure_count", 0.0),
                 SlotSet("feedback_pending", True)] + control()
@@ -241,13 +243,12 @@ class ActionAnswerQuestion(Action):
         candidates = decision.candidates or [h.passage.service for h in hits]
         topic = getattr(decision, "topic", "")
         if decision.action == CLARIFY or (intent_name == "nlu_fallback" and not topic):
-            dispatcher.utter_message(text=clarify_message(bool(candidates)),
-                                     buttons=candidate_buttons(candidates, catalog))
+            utter_clarify(dispatcher, candidate_buttons(candidates, catalog))
         else:  # declined: say why and give the official channels; when no other domain was
             # recognised, the closest services may still be what was meant
             buttons = [] if topic else candidate_buttons(candidates, catalog)
-            dispatcher.utter_message(text=decline_message(runtime.settings(), topic=topic),
-                                     buttons=buttons or None)
+            utter_decline(dispatcher, ActionAnswerQuestion.deps.settings(), topic=topic,
+                          buttons=buttons)
         dispatcher.utter_message(json_message=meta_payload(hits, fallback=True))
         return events + control()
 

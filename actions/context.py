@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from actions.aspects import ASPECT_LABELS
+from knowledge.answering.aspects import ASPECT_LABELS
 from knowledge.textnorm import words
 
 # A message this short that names no service continues the conversation ("mất bao lâu?").

@@ -19,17 +19,8 @@ POSITIVE, NEGATIVE = "positive", "negative"
 _NEGATIVE_WORDS = {"khong", "chua", "sai", "chang", "te", "kem", "thieu", "kho"}
 _NEGATIVE_PHRASES = [("vo", "ich"), ("khong", "ro"), ("chua", "ro"), ("khong", "dung")]
 
-THANKS = {
-    POSITIVE: "Cảm ơn anh/chị đã phản hồi! Rất vui vì thông tin có ích. Anh/chị cần hỏi thêm "
-              "thủ tục nào cứ nhắn tôi nhé.",
-    NEGATIVE: "Cảm ơn anh/chị đã góp ý, tôi đã ghi nhận để cải thiện câu trả lời. Anh/chị có "
-              "thể hỏi lại cụ thể hơn (kèm tên thủ tục), hoặc gọi tổng đài 18001096 để được "
-              "hỗ trợ trực tiếp.",
-}
-AFFIRM_REPLY = "Vâng ạ. Anh/chị cần hỏi thêm thủ tục nào cứ nhắn tôi nhé."
-DENY_REPLY = "Vâng ạ. Khi cần hỏi về dịch vụ công, anh/chị cứ nhắn tôi."
-NO_ANSWER_REPLY = ("Cảm ơn anh/chị. Anh/chị cho tôi biết câu hỏi cụ thể (kèm tên thủ tục) để "
-                   "tôi trả lời nhé.")
+# What the bot says to each verdict (texts in bot/domain/responses.yml).
+THANKS = {POSITIVE: "utter_feedback_positive", NEGATIVE: "utter_feedback_negative"}
 
 
 def verdict_from_text(text: str) -> str:
@@ -54,7 +45,7 @@ class ActionHandleFeedback(Action):
         if intent == "give_feedback" and not pending and not from_button:
             # A typed verdict with no answer waiting for one: nothing to rate, nothing stored
             # (it would count in the maintainers' satisfaction figures).
-            dispatcher.utter_message(text=NO_ANSWER_REPLY)
+            dispatcher.utter_message(response="utter_feedback_nothing_to_rate")
             return events
         if intent == "give_feedback":
             verdict = from_button[0] if from_button else verdict_from_text(
@@ -62,12 +53,13 @@ class ActionHandleFeedback(Action):
         elif pending and intent in ("affirm", "deny"):
             verdict = POSITIVE if intent == "affirm" else NEGATIVE
         else:
-            dispatcher.utter_message(text=AFFIRM_REPLY if intent == "affirm" else DENY_REPLY)
+            dispatcher.utter_message(
+                response="utter_anything_else" if intent == "affirm" else "utter_whenever_needed")
             return events
         if verdict not in THANKS:
             verdict = POSITIVE if verdict_from_text(str(verdict)) == POSITIVE else NEGATIVE
         if not from_button or from_button[0] != verdict:
             # A button's entity already filled the slot; anything else is recorded here.
             events.append(SlotSet("feedback", verdict))
-        dispatcher.utter_message(text=THANKS[verdict])
+        dispatcher.utter_message(response=THANKS[verdict])
         return events

@@ -1,5 +1,6 @@
-"""How replies look around the answer (knowledge/answering composes the answer itself): the
-decline and clarify messages, buttons, the metadata payload."""
+"""What the actions send around the answer (knowledge/answering composes the answer itself):
+which decline, clarify and hand-off response (their texts are in bot/domain/responses.yml),
+buttons, the metadata payload."""
 from __future__ import annotations
 
 import json
@@ -8,18 +9,41 @@ from knowledge.answering import ASPECT_BUTTONS
 from knowledge.catalog import Catalog
 from trolyao.core.protocol import META_KEY
 
-def decline_message(settings, unavailable: bool = False, topic: str = "") -> str:
+
+def portal_links(settings) -> dict[str, str]:
+    """The portals the replies point to ({portal_url}, {hanoi_portal_url} in the responses)."""
+    return {"portal_url": settings.portal_url, "hanoi_portal_url": settings.hanoi_portal_url}
+
+
+def utter_decline(dispatcher, settings, unavailable: bool = False, topic: str = "",
+                  buttons: list[dict] | None = None) -> None:
+    """Why there is no answer (the index is updating, another domain, nothing reliable) and
+    the official channels."""
     if unavailable:
-        lead = "Xin lỗi, kho thông tin của trợ lý đang được cập nhật nên tôi chưa trả lời được ngay."
+        dispatcher.utter_message(response="utter_decline_unavailable", **portal_links(settings))
     elif topic:
-        lead = (f"Xin lỗi, câu hỏi về {topic} nằm ngoài phạm vi của tôi: tôi chỉ hướng dẫn các "
-                "dịch vụ công trực tuyến và Đề án 06.")
+        dispatcher.utter_message(response="utter_decline_topic", buttons=buttons or None,
+                                 topic=topic, **portal_links(settings))
     else:
-        lead = ("Xin lỗi, tôi chưa có thông tin đáng tin cậy để trả lời câu hỏi này, "
-                "nên không muốn đoán.")
-    return (f"{lead} Anh/chị có thể tra cứu trên [Cổng Dịch vụ công quốc gia]({settings.portal_url}) "
-            f"hoặc [Cổng dịch vụ công Hà Nội]({settings.hanoi_portal_url}), gọi tổng đài 18001096, "
-            "hoặc hỏi Tổ công nghệ số cộng đồng, bộ phận một cửa nơi cư trú.")
+        dispatcher.utter_message(response="utter_decline_unsure", buttons=buttons or None,
+                                 **portal_links(settings))
+
+
+def utter_clarify(dispatcher, buttons: list[dict] | None = None) -> None:
+    """Ask again: choose one of the candidate services (buttons), or name the procedure."""
+    if buttons:
+        dispatcher.utter_message(response="utter_clarify_choose", buttons=buttons)
+    else:
+        dispatcher.utter_message(response="utter_clarify")
+
+
+def utter_hand_off(dispatcher, settings, location: str | None = None) -> None:
+    """Where a person can help: the national hotline, the community digital team, one-stop desks."""
+    if location:
+        dispatcher.utter_message(response="utter_hand_off_at_location", location=location,
+                                 **portal_links(settings))
+    else:
+        dispatcher.utter_message(response="utter_hand_off", **portal_links(settings))
 
 
 def service_buttons(hits, catalog: Catalog, limit: int = 3) -> list[dict]:
@@ -52,37 +76,9 @@ def aspect_buttons(service: str, asked: str | None, catalog: Catalog,
     return buttons[:limit]
 
 
-def clarify_message(has_candidates: bool) -> str:
-    if has_candidates:
-        return ("Tôi chưa chắc anh/chị đang hỏi về thủ tục nào. Anh/chị chọn một thủ tục dưới "
-                "đây, hoặc hỏi lại kèm tên thủ tục, ví dụ: \"Đăng ký tạm trú online cần giấy tờ "
-                "gì?\"")
-    return ("Tôi chưa hiểu rõ câu hỏi. Anh/chị hỏi lại kèm tên thủ tục giúp tôi, ví dụ: "
-            "\"Làm căn cước cho con dưới 14 tuổi thế nào?\"")
-
-
-def handoff_message(settings, location: str | None = None) -> str:
-    """Where a person can help: the national hotline, the community digital team, one-stop desks."""
-    where = f" tại {location}" if location else " ở phường, xã nơi anh/chị sinh sống"
-    return ("Tôi xin phép chuyển anh/chị đến người hỗ trợ trực tiếp để được giúp chính xác hơn:\n"
-            "- Tổng đài Cổng Dịch vụ công quốc gia: 18001096 (miễn phí).\n"
-            f"- Tổ công nghệ số cộng đồng{where}: hướng dẫn tận nơi cài VNeID, nộp hồ sơ "
-            "trực tuyến.\n"
-            "- Bộ phận một cửa (Trung tâm Phục vụ hành chính công) của phường, xã.\n"
-            f"- Tra cứu, gửi câu hỏi trên [Cổng Dịch vụ công quốc gia]({settings.portal_url}) hoặc "
-            f"[Cổng dịch vụ công Hà Nội]({settings.hanoi_portal_url}).")
-
-
 def location_note(location: str) -> str:
     return (f"Ở {location}, anh/chị có thể nhờ Tổ công nghệ số cộng đồng hoặc bộ phận một cửa "
             "của phường, xã hướng dẫn trực tiếp.")
-
-
-FEEDBACK_QUESTION = "Câu trả lời có hữu ích không?"
-FEEDBACK_BUTTONS = [
-    {"title": "👍 Có", "payload": '/give_feedback{"feedback":"positive"}'},
-    {"title": "👎 Chưa", "payload": '/give_feedback{"feedback":"negative"}'},
-]
 
 
 def meta_payload(hits, fallback: bool, quoted=None) -> dict:

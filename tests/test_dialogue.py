@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from actions.aspects import section_matches
+from knowledge.answering.aspects import section_matches
 from knowledge.textnorm import fold
 
 LLTP = "ly-lich-tu-phap"

@@ -8,6 +8,7 @@ from typing import Any
 from bot.components.lexicon import (ASK_VERBS, HANOI_LOCATIONS, LLTP_REQUESTER_CUES,
                                     LLTP_TYPE_CUES, PLACE_WORDS, SERVICE_SYNONYMS)
 from bot.components.phrases import PhraseMatch, PhraseMatcher, syllables
+from knowledge.answering.aspects import detect_aspect
 from knowledge.catalog import Catalog
 
 LLTP = "ly-lich-tu-phap"
@@ -42,8 +43,6 @@ class EntityFinder:
         self.requesters = PhraseMatcher(LLTP_REQUESTER_CUES)
 
     def extract(self, text: str) -> list[dict[str, Any]]:
-        from knowledge.answering.aspects import detect_aspect
-
         entities = []
         seen: set[str] = set()
         for match in self.services.find(text):

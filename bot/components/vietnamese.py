@@ -27,7 +27,10 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.components.entities import EntityFinder, service_phrases
+from knowledge.catalog import load_catalog
 from knowledge.textnorm import fold, words
+from trolyao.core.rasa_internals import apply_token_pattern
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
@@ -56,7 +59,7 @@ class VietnameseTokenizer(Tokenizer):
             tokens.append(Token(folded, match.start(), match.end(), lemma=folded))
         if not tokens:  # Rasa needs at least one token (e.g. a message of only emoji)
             tokens.append(Token(fold(text) or "_", 0, len(text)))
-        return self._apply_token_pattern(tokens)
+        return apply_token_pattern(self, tokens)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
@@ -69,9 +72,6 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
         return {"catalog": None}
 
     def __init__(self, config: dict[str, Any]):
-        from bot.components.entities import EntityFinder
-        from knowledge.catalog import load_catalog
-
         self.finder = EntityFinder(load_catalog(config.get("catalog")))
 
     @classmethod
@@ -119,9 +119,6 @@ class UnknownWordsFallback(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        from bot.components.entities import service_phrases
-        from knowledge.catalog import load_catalog
-
         vocabulary = {w for example in training_data.intent_examples
                       for w in words(example.get(TEXT) or "")}
         for phrases in service_phrases(load_catalog(self.config.get("catalog"))).values():
