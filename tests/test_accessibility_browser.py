@@ -2,7 +2,7 @@
 
 axe-core (vendored in tests/vendor/axe-core, injected by Playwright) must find no WCAG 2.0/2.1
 A or AA violation with the widget closed and open with answers, on a desktop, on a phone and at
-200% zoom. Keyboard tests assert where focus is after each step: a keyboard user must never
+200% and 400% zoom. Keyboard tests assert where focus is after each step: a keyboard user must never
 lose it (to <body>, behind the phone's full-screen panel or out of view).
 """
 from __future__ import annotations
@@ -25,6 +25,7 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
          "device_scale_factor": 2}
 # 200% browser zoom of a 1280x800 window: half as many CSS pixels, each drawn twice as large.
 ZOOM_200 = {"viewport": {"width": 640, "height": 400}, "device_scale_factor": 2}
+ZOOM_400 = {"viewport": {"width": 320, "height": 200}, "device_scale_factor": 4}  # phone layout
 
 # A portal page in English (as a ministry's English section would be) embedding the widget,
 # long enough that its last paragraph reaches the bottom corner where the bubble sits.
@@ -118,8 +119,9 @@ def is_input(f) -> bool:
     return bool(f) and f["inWidget"] and f["id"] == "tly-input"
 
 
-@pytest.mark.parametrize("where,options", [("desktop", DESKTOP), ("phone", PHONE), ("zoom200", ZOOM_200)],
-                         ids=["desktop-1280x800", "phone-390x844", "zoom-200"])
+@pytest.mark.parametrize("where,options", [("desktop", DESKTOP), ("phone", PHONE), ("zoom200", ZOOM_200),
+                                           ("zoom400", ZOOM_400)],
+                         ids=["desktop-1280x800", "phone-390x844", "zoom-200", "zoom-400"])
 def test_axe_finds_no_wcag_violation_in_the_widget_closed_and_open_with_answers(
         open_page, live_server, where, options):
     page = open_page(live_server + "/", **options)
@@ -132,6 +134,11 @@ def test_axe_finds_no_wcag_violation_in_the_widget_closed_and_open_with_answers(
         page.get_by_label("Câu hỏi của anh/chị").press("Enter")
     wait_for_answer(page, 1)
     assert_no_axe_violations(page, f"{where}, widget open with an answer, its sources and votes")
+    # Reflow: neither the page nor the conversation scrolls sideways.
+    overflow = page.evaluate("""() => { const se = document.scrollingElement, log = document
+        .querySelector('#trolyao-widget').shadowRoot.querySelector('.tly-log');
+        return {page: [se.scrollWidth, se.clientWidth], log: [log.scrollWidth, log.clientWidth]}; }""")
+    assert all(scroll <= client for scroll, client in overflow.values()), overflow
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"a11y-widget-{where}.png"))
 
