@@ -170,3 +170,82 @@ def test_replies_quote_only_document_sentences_and_stay_short(answerer):
 def test_nothing_to_quote_gives_no_answer():
     assert AnswerComposer().compose(AnswerSelector().select(
         QuestionAnalyzer().analyze("Lệ phí?"), [])) is None
+
+
+# ---------------------------------------------------------------- what is and is not a steps question
+
+@pytest.mark.parametrize("question, steps", [
+    ("Đăng ký chỗ ở như thế nào?", True),  # only the procedure is named: its steps
+    ("dang ky cho o ra sao", True),
+    ("Họ tên chủ hộ trên giấy xác nhận sẽ ghi như thế nào?", False),  # how it is, not how to
+    ("Quy định về ảnh trên thẻ đối với người đeo kính như thế nào?", False),  # "đối với" ≠ "đổi"
+])
+def test_how_questions_ask_for_steps_only_about_doing_something(question, steps):
+    assert QuestionAnalyzer().analyze(question).wants_steps is steps
+
+
+def test_a_yes_no_question_is_not_a_request_for_the_steps():
+    analysis = QuestionAnalyzer().analyze("Tôi muốn xin giấy xác nhận ở tỉnh khác thì có được không?")
+    assert analysis.parts[0].kind == VERDICT and not analysis.wants_steps
+
+
+def test_when_asks_for_a_date_or_for_the_occasion(answerer):
+    pool = DOCUMENT + [passage(MAIN, MAIN_TITLE, "Khi nào thì phải cập nhật chỗ ở?",
+                               "Bạn cập nhật khi chuyển đến nơi mới hoặc khi chủ nhà đổi. "
+                               "Việc này không mất phí.")]
+    composed = answer(answerer, "Cập nhật chỗ ở khi nào?", pool)
+    assert "khi chuyển đến nơi mới" in composed.direct, composed.text()
+
+
+# ---------------------------------------------------------------- variants named by their title
+
+CARD = "procedure/the-cu-dan"
+CARD_TITLE = "Cấp thẻ cư dân cho người từ đủ 16 tuổi"
+LINKED = "procedure/the-cu-dan-tich-hop"
+LINKED_TITLE = "Tích hợp giấy tờ vào thẻ cư dân"
+BENEFIT = "procedure/the-cu-dan-huong-tro-cap"
+BENEFIT_TITLE = "Hưởng trợ cấp bằng thẻ cư dân"
+CARD_DOCS = [
+    passage(CARD, CARD_TITLE, "Khi nào thẻ cư dân bị thu hồi?", "Thẻ bị thu hồi khi bị tẩy "
+            "xóa hoặc cấp sai quy định."),
+    passage(CARD, CARD_TITLE, "Các bước thực hiện", "Các bước làm thẻ cư dân:\n"
+            "1. Đặt lịch trên VNeID.\n2. Đến nơi làm để chụp ảnh.\n3. Nhận thẻ qua bưu điện."),
+    passage(LINKED, LINKED_TITLE, "Lệ phí", "Tích hợp giấy tờ vào thẻ cư dân không mất phí; "
+            "trường hợp đổi thẻ kèm theo thì nộp 50.000 đồng."),
+    passage(LINKED, LINKED_TITLE, "Các bước thực hiện", "Các bước tích hợp:\n"
+            "1. Mở Ví giấy tờ trên VNeID.\n2. Chọn giấy tờ cần tích hợp.\n3. Xác nhận."),
+    passage(BENEFIT, BENEFIT_TITLE, "Các bước thực hiện", "Các bước nhận trợ cấp:\n"
+            "1. Khai số tài khoản.\n2. Chờ cơ quan chi trả."),
+]
+
+
+def card_answer(answerer, question: str):
+    return answerer.answer(question, hits(*CARD_DOCS), service="svc")
+
+
+def test_a_syllable_shared_with_a_variant_title_does_not_ask_for_it(answerer):
+    # "trường hợp" shares "hợp" with "Tích hợp": the card's own FAQ answers.
+    composed = card_answer(answerer, "Trường hợp nào thẻ cư dân bị thu hồi?")
+    assert composed.doc_id == CARD and "tẩy xóa" in composed.direct, composed.text()
+
+
+def test_tone_marks_tell_a_variant_from_a_question_word(answerer):
+    # "Hướng dẫn" folds like "Hưởng": not the benefit document.
+    composed = card_answer(answerer, "Hướng dẫn làm thẻ cư dân")
+    assert composed.doc_id == CARD, composed.text()
+    assert card_answer(answerer, "Hưởng trợ cấp bằng thẻ cư dân thế nào?").doc_id == BENEFIT
+    assert card_answer(answerer, "tich hop giay to vao the cu dan the nao").doc_id == LINKED
+
+
+# ---------------------------------------------------------------- an answer spread over two entries
+
+def test_the_other_half_of_the_question_joins_from_another_entry(answerer):
+    pool = [
+        passage(MAIN, MAIN_TITLE, "Điều kiện để đăng ký chỗ ở là gì?", "Điều kiện đăng ký chỗ "
+                "ở là có chỗ ở hợp pháp và được chủ hộ đồng ý."),
+        passage(MAIN, MAIN_TITLE, "Ở nhà thuê có đăng ký chỗ ở được không?", "Được, khi chủ "
+                "nhà đồng ý và diện tích thuê từ 10 m2 mỗi người trở lên."),
+        passage(MAIN, MAIN_TITLE, "Lệ phí", "Lệ phí đăng ký chỗ ở là 10.000 đồng."),
+    ]
+    composed = answer(answerer, "Điều kiện để người ở nhà thuê đăng ký chỗ ở là gì?", pool)
+    assert "hợp pháp" in composed.text() and "10 m2" in composed.text(), composed.text()

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from knowledge.answering.aspects import section_matches
-from knowledge.answering.question import DOCUMENTS, DURATION, FEE, PLACE
+from knowledge.answering.question import DOCUMENTS, DURATION, FEE, PLACE, SPECIFIC_KINDS
 from knowledge.answering.selection import ScoredUnit, Selection, terms
 from knowledge.answering.units import Unit, passage_units
 
@@ -26,6 +26,11 @@ CONFIDENT_WORDS = 60
 # Other passages' sentences join the details when they score at least this share of the best
 # (a second FAQ entry or section that answers the other half of the question).
 RUNNER_UP = 0.8
+# A sentence of another section joins when it covers this share of the question's (weighted)
+# words that the direct answer leaves out, scoring at least COMPLEMENT of the best.
+COMPLEMENT = 0.45
+COMPLEMENT_GAIN = 0.12
+COMPLEMENT_CANDIDATES = 12
 STEPS_WORDS = 80
 ITEM_WORDS = 24  # a step or list item longer than this is cut at a word boundary
 CARD_WORDS = 20  # one line of the where / fee / time card
@@ -111,6 +116,9 @@ class AnswerComposer:
         budget = limit - len(direct.split())
         details_units = self._details(best.unit, chosen, min(budget, budget // 2 + 10))
         budget -= sum(u.words() for u in details_units)
+        complement = self._complement(selection, best, chosen + details_units, budget)
+        budget -= sum(u.words() for u in complement)
+        details_units += complement
         details_units += self._runners_up(selection, best, chosen + details_units, budget)
         details = self._join(details_units, leads=False, previous=chosen) if details_units else ""
         p = best.unit.passage
@@ -158,7 +166,9 @@ class AnswerComposer:
                 out.append(u)
             budget = LIST_WORDS - sum(x.words() for x in out)
             for item in siblings:
-                short = item if item.words() <= ITEM_WORDS else replace(item, text=clip(item.text, ITEM_WORDS))
+                # The item that answers is quoted whole; its siblings are cut short.
+                whole = item.words() <= ITEM_WORDS or (u.item and item.position == u.position)
+                short = item if whole else replace(item, text=clip(item.text, ITEM_WORDS))
                 if short.words() > budget and len(out) > 1:
                     out.append(replace(item, text="…"))
                     break
@@ -196,6 +206,43 @@ class AnswerComposer:
             budget -= size
         picked.sort(key=lambda u: u.position)
         return picked
+
+    @staticmethod
+    def _complement(selection: Selection, best: ScoredUnit, used: list[Unit],
+                    budget: int) -> list[Unit]:
+        """One sentence of another section that holds the wanted kind of answer and covers
+        what the question asks that the direct answer does not ("điều kiện" is answered,
+        "thuê nhà" is in another FAQ entry; "phải gia hạn khi nào" and "được bao lâu")."""
+        weights = selection.term_weights
+        total = sum(weights.values())
+        if not total or budget <= 8 or not selection.ranked:
+            return []
+        covered = set()
+        for u in used:
+            covered |= set(terms(u.text + " " + u.passage.section))
+        seen = [set(terms(u.text)) for u in used]
+        used_keys = {(u.passage.passage_id, u.position) for u in used}
+        # A precise kind asked (a fee, a duration…): the sentence must hold one.
+        specific = selection.analysis.parts[0].kind in SPECIFIC_KINDS
+        for other in selection.ranked[0][1:COMPLEMENT_CANDIDATES]:
+            u = other.unit
+            if other.score < COMPLEMENT * best.score:
+                break
+            if (u.passage.passage_id, u.position) in used_keys or u.item or \
+                    u.text.endswith(":") or not u.passage.section or \
+                    not (other.signals.get("kind") or (other.signals.get("heading", 0) >= 0.2
+                                                        and not specific)) or \
+                    u.passage.passage_id == best.unit.passage.passage_id or \
+                    u.passage.service != best.unit.passage.service:
+                continue
+            own = set(terms(u.text))
+            gain = sum(w for t, w in weights.items()
+                       if t not in covered and t in own | set(terms(u.passage.section))) / total
+            if gain < COMPLEMENT_GAIN or u.words() > budget or \
+                    any(_similar(own, x) for x in seen):
+                continue
+            return [u]
+        return []
 
     @staticmethod
     def _confident(best: ScoredUnit) -> bool:

@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass, field
 
 from knowledge.answering.aspects import detect_aspects
-from knowledge.textnorm import fold, nfc
+from knowledge.bm25 import STOPWORDS
+from knowledge.textnorm import fold, has_diacritics, nfc
 
 # Kinds of answer. Each is recognised in a question by folded cue phrases and in a
 # candidate sentence by a pattern (ANSWER_PATTERNS).
@@ -124,6 +125,38 @@ CASE_CUES: dict[str, list[str]] = {
     "removal": ["xoa dang ky", "xoa tam tru", "xoa thuong tru", "huy"],
 }
 
+# "thế nào" / "ra sao" ask for the steps only about doing something; these say so anyway.
+_STRONG_STEPS_RE = re.compile(r"(?<!\w)(cac buoc|lam the nao|cach lam|cach|huong dan|quy trinh|"
+                              r"lam sao|trinh tu|thu tuc)(?!\w)")
+_DOING = ("làm|đăng ký|đăng kí|xin|cấp|nộp|đổi|gia hạn|tích hợp|khai(?! sinh| tử)|tra cứu|"
+          "kích hoạt|đăng nhập|thực hiện|chuyển|sang tên|tách|xóa|xoá|thanh toán|"
+          "(?<!xác )nhận|cài đặt|"
+          "sử dụng|dùng")
+_DOING_RE = re.compile(rf"(?<!\w)({_DOING})(?!\w)")
+_DOING_FOLDED_RE = re.compile(rf"(?<!\w)({fold(_DOING)})(?!\w)")
+# Folded words that look like a doing word and are not ("đối với" folds like "đổi").
+_NOT_DOING = re.compile(r"(?<!\w)(doi voi|doi tuong|nhan than|nhan dan|lam viec)(?!\w)")
+
+
+# A question this short names only the procedure ("khai sinh cho con ra sao?"): its steps.
+_SHORT_QUESTION = 4
+_HOW_WORDS = frozenset("the nao nhu ra sao cho con toi minh em ban thi se duoc".split())
+
+
+def _content_words(folded: str) -> list[str]:
+    return [w for w in re.findall(r"\w+", folded) if w not in STOPWORDS and w not in _HOW_WORDS]
+
+
+def _doing(text: str) -> bool:
+    """Whether the question is about doing something (typed with or without tone marks)."""
+    if has_diacritics(text):
+        return bool(_DOING_RE.search(nfc(text).lower()))
+    return bool(_DOING_FOLDED_RE.search(_NOT_DOING.sub(" ", fold(text))))
+
+_WHEN_RE = re.compile(r"(?<!\w)khi nao(?!\w)")
+_DATE_STRICT_RE = re.compile(r"(?<!\w)(ngay nao|bao gio|tu khi nao|tu ngay nao|nam nao|thang nao|"
+                             r"hieu luc|ban hanh|ky ngay)(?!\w)")
+
 # A request to do a procedure, with no particular aspect: answer with its steps.
 _REQUEST_CUES = ["toi muon", "em muon", "minh muon", "can lam", "muon xin", "muon lam",
                  "muon dang ky", "xin cap", "lam the nao de", "cach nao de", "lam sao de"]
@@ -204,7 +237,9 @@ class QuestionAnalyzer:
         for part in asking:
             part.cases += [c for c in lead_cases if c not in part.cases]
         folded = fold(text)
-        return QuestionAnalysis(text, asking, bool(_REQUEST_RE.search(folded)))
+        # "tôi muốn xin … thì có được không?" asks yes or no, not for the steps.
+        request = bool(_REQUEST_RE.search(folded)) and asking[0].kind != VERDICT
+        return QuestionAnalysis(text, asking, request)
 
     def analyze_part(self, text: str) -> QuestionPart:
         folded = " ".join(fold(text).replace("?", " ? ").split())
@@ -226,12 +261,21 @@ class QuestionAnalyzer:
             for implied in _IMPLIED.get(kind, []):
                 if implied not in wanted:
                     wanted.append(implied)
+        # "… khi nào?" asks for a date or for the occasion ("khi có nhu cầu", "khi đổi thẻ").
+        if DATE in wanted and WHO not in wanted and _WHEN_RE.search(folded) and \
+                not _DATE_STRICT_RE.search(folded):
+            wanted.insert(wanted.index(DATE) + 1, WHO)
         # A bare "bao nhiêu" next to a more specific kind adds nothing.
         if len(wanted) > 1 and NUMBER in wanted and wanted.index(NUMBER) == 0:
             wanted.remove(NUMBER)
             wanted.append(NUMBER)
         cases = [case for case, pattern in _CASE_RE.items() if pattern.search(folded)]
         aspects = [a for a, _, _ in detect_aspects(text)]
+        if STEPS in wanted and not _STRONG_STEPS_RE.search(folded) and not _doing(text) \
+                and len(_content_words(folded)) > _SHORT_QUESTION:
+            # "… ghi như thế nào?", "quy định ra sao?": how something is, not how to do it.
+            wanted.remove(STEPS)
+            aspects = [a for a in aspects if a != "steps"]
         return QuestionPart(text, wanted, aspects, cases)
 
 

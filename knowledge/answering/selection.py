@@ -19,6 +19,7 @@ questions); docs/eval.md shows what each adds.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -28,13 +29,13 @@ from knowledge.answering.question import (DEFINITION, DOCUMENTS, SPECIFIC_KINDS,
                                           QuestionPart, case_cues, matches_kind)
 from knowledge.answering.units import Unit, passage_units
 from knowledge.bm25 import STOPWORDS
-from knowledge.textnorm import fold, words
+from knowledge.textnorm import fold, has_diacritics, nfc, words
 
 
 @dataclass(frozen=True)
 class SelectionWeights:
     overlap: float = 1.0
-    heading: float = 0.7
+    heading: float = 1.0
     kind: float = 0.4  # the kind of answer wanted is in the sentence (a list, a place…)
     kind_specific: float = 0.9  # … when it is precise: a date, a fee, an age, a duration, a form
     aspect: float = 0.35
@@ -97,6 +98,8 @@ class Selection:
     # Question words beyond the service's names and the manner of doing it ("online", "trên
     # VNeID"): empty for "đăng ký tạm trú online thế nào?", which asks for the steps.
     specific_terms: list[str] = field(default_factory=list)
+    # The first question part's terms and how much each counts (rare terms count more).
+    term_weights: dict[str, float] = field(default_factory=dict)
 
     @property
     def best(self) -> ScoredUnit | None:
@@ -128,11 +131,15 @@ class AnswerSelector:
         top_score = max(h.score for h in hits) or 1.0
         titles = _title_variants(hits)
         ranked = []
+        term_weights: dict[str, float] = {}
         for part in analysis.parts:
             text = part.text if len(analysis.parts) > 1 or not query else query
             q_terms = question_terms(text)
+            if not term_weights:
+                term_weights = {t: weight.get(t, 1.0) for t in q_terms}
+            marked = _marked_terms(text) if has_diacritics(text) else None
             asked_variant = {d for d, variant in titles.items()
-                             if d != previous_doc and _variant_asked(variant, part, q_terms)}
+                             if d != previous_doc and _variant_asked(variant, part, q_terms, marked)}
             scored = [self._score(u, part, q_terms, weight, top_score, titles, service,
                                   previous_doc, asked_variant) for u in units]
             scored.sort(key=lambda s: (-s.score, s.unit.passage.doc_id, s.unit.passage.passage_id,
@@ -143,7 +150,7 @@ class AnswerSelector:
             names.update(terms(hit.passage.title + " " + " ".join(hit.passage.aliases)))
         specific = [t for t in question_terms(analysis.text)
                     if "_" not in t and t not in names and t not in _MANNER_WORDS]
-        return Selection(analysis, ranked, units, specific)
+        return Selection(analysis, ranked, units, specific, term_weights)
 
     def _score(self, unit: Unit, part: QuestionPart, q_terms: list[str], weight: dict,
                top_score: float, titles: dict[str, tuple[list[str], set[str], str]],
@@ -176,7 +183,9 @@ class AnswerSelector:
             mismatch = 1.0 - match
         elif any(titles.get(d, ((), set(), ""))[2] == p.service for d in asked_variant) and \
                 p.doc_id != previous_doc:
-            mismatch = 0.5  # the main document, when the question asks for one of its variants
+            # The main document, when the question asks for one of its variants; not for its
+            # FAQ entry whose heading is the question itself.
+            mismatch = 0.5 * max(0.0, 1.0 - 2.0 * heading_overlap)
         rank = unit.hit.score / top_score
         kind_weight = w.kind_specific if part.wanted and part.wanted[0] in SPECIFIC_KINDS else w.kind
         score = (w.overlap * overlap + w.heading * heading_overlap + kind_weight * kind
@@ -216,11 +225,57 @@ def _rarity(units: list[Unit]) -> dict[str, float]:
     return {t: math.log(1 + (n + 0.5) / (c + 0.5)) for t, c in df.items()}
 
 
-def _variant_asked(variant: tuple, part: QuestionPart, q_terms: list[str]) -> bool:
+def _marked_terms(text: str) -> set[str]:
+    """The question's syllables and pairs with their tone marks: "hướng dẫn" must not ask
+    for "Hưởng BHXH một lần" although both fold to "huong"."""
+    syllables = [w for w in _SYLLABLE.findall(nfc(text).lower())]
+    ignore = STOPWORDS | _QUESTION_WORDS
+    kept = [w for w in syllables if fold(w) not in ignore]
+    return set(kept) | {f"{a}_{b}" for a, b in zip(syllables, syllables[1:])
+                        if not (fold(a) in ignore and fold(b) in ignore)}
+
+
+def _variant_asked(variant: tuple, part: QuestionPart, q_terms: list[str],
+                   marked: set[str] | None = None) -> bool:
     """Asked in its words ("xóa", "gia hạn") or by the case it is for ("bé 3 tuổi" is the
-    case of "… cho trẻ em"; "đánh rơi" that of "bị mất")."""
-    words_, cases, _ = variant
-    return bool(set(part.cases) & cases) or any(t in set(q_terms) for t in words_)
+    case of "… cho trẻ em"; "đánh rơi" that of "bị mất"). A question typed with tone marks
+    is compared with the title's marked words, one without them with the folded words."""
+    words_, cases, _, marked_words = variant
+    if bool(set(part.cases) & cases):
+        return True
+    if marked is not None:
+        # Words typed with marks must match the marks; words typed without them (a mixed
+        # message: "gia han tạm trú") match the folded title words.
+        plain = {t for t in marked if t == fold(t)}
+        return any(t in marked for t in marked_words) or any(t in plain for t in words_)
+    return any(t in set(q_terms) for t in words_)
+
+
+# Syllables that join a title's words but name no variant ("thủ tục", "thông tin" are in
+# questions about anything).
+_SYLLABLE = re.compile(r"\w+")
+_GENERIC_PAIRS = frozenset({"thu_tuc", "thong_tin", "gia_tri", "su_dung", "truc_tuyen"})
+
+
+def _variant_keys(syllables: list[str], base: set[str], folded: bool = True) -> list[str]:
+    """The words a variant's title adds, as the question would contain them: a lone added
+    syllable ("xóa", "đổi") as itself, a longer run ("tích hợp", "liên thông") as its
+    adjacent pairs. Single syllables of a run are not enough: "hợp" of "tích hợp" is also in
+    "trường hợp", "thông" of "liên thông" in "thông tin"."""
+    runs: list[list[str]] = [[]]
+    for syllable in syllables:
+        key = syllable if folded else fold(syllable)
+        if key in base or key in STOPWORDS or key in _MANNER_WORDS:
+            runs.append([])
+        else:
+            runs[-1].append(syllable)
+    keys: list[str] = []
+    for run in runs:
+        if len(run) == 1:
+            keys.append(run[0])
+        keys.extend(f"{a}_{b}" for a, b in zip(run, run[1:])
+                    if f"{fold(a)}_{fold(b)}" not in _GENERIC_PAIRS)
+    return list(dict.fromkeys(keys))
 
 
 def _title_variants(hits: list) -> dict[str, tuple[list[str], set[str], str]]:
@@ -247,8 +302,10 @@ def _title_variants(hits: list) -> dict[str, tuple[list[str], set[str], str]]:
             if doc_id == main:
                 continue
             head = title.split("(", 1)[0].split(":", 1)[0]  # the name, not its explanation
-            extra = [w for w in dict.fromkeys(words(head)) if w not in base and w not in STOPWORDS]
+            extra = _variant_keys(words(head), base)
+            syllables = _SYLLABLE.findall(nfc(head).lower())
+            marked = [k for k in _variant_keys(syllables, base, folded=False)]
             cases = set(case_cues(fold(title))) - base_cases
             if extra or cases:
-                out[doc_id] = (extra, cases, service)
+                out[doc_id] = (extra, cases, service, marked)
     return out
