@@ -73,6 +73,15 @@ class FusionWeights:
     dense_candidates: int = 100
 
 
+# With the multilingual E5 the dense side knows Vietnamese and weighs more in the fusion
+# (chosen by bench/decision_cv.py, grouped cross-validation; docs/eval.md).
+SEMANTIC_WEIGHTS = FusionWeights(dense=2.0)
+
+
+def default_weights(embedder) -> FusionWeights:
+    return SEMANTIC_WEIGHTS if getattr(embedder, "semantic_evidence", False) else FusionWeights()
+
+
 class CoverageScorer:
     """How much of a question the services' documents talk about (decision evidence).
 
@@ -195,13 +204,13 @@ def diverse_order(service_order: list[int], passage_service: np.ndarray, within:
 
 class Searcher:
     def __init__(self, version: IndexVersion, embedder: BaseEmbedder, catalog: Catalog,
-                 weights: FusionWeights = FusionWeights(), scope: ScopeLexicon | None = None,
+                 weights: FusionWeights | None = None, scope: ScopeLexicon | None = None,
                  unmarked: str | None = None):
         check_index_compatible(version, embedder)
         self.version = version
         self.embedder = embedder
         self.catalog = catalog
-        self.weights = weights
+        self.weights = weights or default_weights(embedder)
         self.passages = version.passages
         self.services = sorted({p.service for p in self.passages})
         self.service_index = {s: i for i, s in enumerate(self.services)}
