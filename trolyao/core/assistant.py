@@ -54,6 +54,12 @@ def has_words(text: str) -> bool:
 
 
 
+# Rasa's own bookkeeping slots; with the constants the responses read ({hotline}), they are not
+# shown as what the conversation is about (ChatReply.slots: the shell, answer tests).
+RASA_SLOTS = ("requested_slot", "session_started_metadata")
+NOT_SHOWN_SLOTS = RASA_SLOTS + ("hotline",)
+
+
 class AssistantNotReady(RuntimeError):
     pass
 
@@ -209,7 +215,7 @@ class Assistant:
         reply.intent = {"name": intent.get("name"),
                         "confidence": round(float(intent.get("confidence") or 0.0), 4)}
         reply.slots = {k: v for k, v in tracker.current_slot_values().items()
-                       if v is not None and k not in ("requested_slot", "session_started_metadata")}
+                       if v is not None and k not in NOT_SHOWN_SLOTS}
         for msg in collector.messages:
             custom = msg.get("custom")
             meta = custom.get(META_KEY) if isinstance(custom, dict) else None
@@ -262,7 +268,7 @@ class Assistant:
         if since_start <= limit:
             return
         carried = [SlotSet(name, value) for name, value in tracker.current_slot_values().items()
-                   if value is not None and name not in ("requested_slot", "session_started_metadata")]
+                   if value is not None and name not in RASA_SLOTS]
         tracker.update_with_events([ActionExecuted(ACTION_SESSION_START_NAME), SessionStarted(),
                                     *carried, ActionExecuted(ACTION_LISTEN_NAME)], self.agent.domain)
 
