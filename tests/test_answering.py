@@ -249,3 +249,16 @@ def test_the_other_half_of_the_question_joins_from_another_entry(answerer):
     ]
     composed = answer(answerer, "Điều kiện để người ở nhà thuê đăng ký chỗ ở là gì?", pool)
     assert "hợp pháp" in composed.text() and "10 m2" in composed.text(), composed.text()
+
+
+def test_who_pays_nothing_is_answered_by_the_exemption_not_the_amount(answerer):
+    pool = DOCUMENT + [passage(MAIN, MAIN_TITLE, "Những ai được miễn?", "Không phải nộp lệ phí khi đăng "
+                               "ký chỗ ở cho trẻ em dưới 6 tuổi hoặc khi cơ quan nhập sai.")]
+    composed = answer(answerer, "Trường hợp nào không phải nộp lệ phí đăng ký chỗ ở?", pool)
+    assert "trẻ em dưới 6 tuổi" in composed.direct, composed.text()
+
+
+def test_a_policy_on_administrative_procedures_is_not_a_steps_question():
+    analysis = QuestionAnalyzer().analyze(
+        "Nghị quyết về cắt giảm thủ tục hành chính trong lĩnh vực đất đai đặt mục tiêu ra sao?")
+    assert not analysis.wants_steps

@@ -24,8 +24,9 @@ NUMBER, PERCENT, DATE, DURATION, FEE, AGE, PLACE, BODY = (
     "number", "percent", "date", "duration", "fee", "age", "place", "body")
 DOCUMENTS, STEPS, VERDICT, FORM, PENALTY, LIST, WHO, DEFINITION = (
     "documents", "steps", "verdict", "form", "penalty", "list", "who", "definition")
+EXEMPT = "exempt"  # who or what pays nothing: "không phải nộp lệ phí", "được miễn"
 # Kinds precise enough that a sentence without one does not answer the question.
-SPECIFIC_KINDS = frozenset({PERCENT, DATE, DURATION, FEE, AGE, FORM, PENALTY})
+SPECIFIC_KINDS = frozenset({PERCENT, DATE, DURATION, FEE, EXEMPT, AGE, FORM, PENALTY})
 
 # Folded cue phrases per kind; a word boundary is required on both sides.
 ANSWER_CUES: dict[str, list[str]] = {
@@ -38,6 +39,9 @@ ANSWER_CUES: dict[str, list[str]] = {
                "bao nhieu gio", "mat bao lau", "lau khong", "ngay lam viec"],
     FEE: ["le phi", "phi", "bao nhieu tien", "mat tien", "ton tien", "chi phi", "mien phi",
           "muc thu", "gia bao nhieu", "het bao nhieu", "nop tien", "tien"],
+    EXEMPT: ["khong phai nop", "khong phai nop le phi", "khong mat phi", "khong mat le phi",
+             "mien phi", "mien le phi", "duoc mien", "khong thu phi", "khong thu le phi",
+             "mien giam"],
     AGE: ["bao nhieu tuoi", "may tuoi", "do tuoi", "tuoi nao", "tu bao nhieu tuoi", "tuoi"],
     PLACE: ["o dau", "noi nao", "cho nao", "den dau", "nop o", "lam o", "tra cuu o",
             "trang nao", "website nao", "ung dung nao", "tai dau", "kenh nao"],
@@ -71,6 +75,8 @@ ANSWER_PATTERNS: dict[str, re.Pattern] = {
                          r"\b(mot|hai|ba|bay|muoi|muoi lam|ba muoi|sau muoi) (ngay|thang|nam|gio)\b"),
     FEE: re.compile(rf"\b{_NUM}\s?(dong|d|vnd|nghin|ngan|trieu)\b|mien (le )?phi|khong (thu|mat) "
                     r"(le )?phi|khong phai nop|0 dong|khong dong|\bmien\b"),
+    EXEMPT: re.compile(r"\bmien\b|khong phai nop|khong (thu|mat) (le )?phi|\b0 dong\b|"
+                        r"khong (phai )?tra (tien|phi)"),
     AGE: re.compile(rf"\b{_NUM} tuoi\b|\b(duoi|tren|tu du|du) \d+\b|moi lua tuoi"),
     PLACE: re.compile(r"\bcong an\b|\bubnd\b|uy ban nhan dan|mot cua|trung tam phuc vu|"
                       r"cong dich vu cong|\bvneid\b|ung dung|\bgov\.vn\b|\.vn\b|buu dien|"
@@ -94,11 +100,13 @@ ANSWER_PATTERNS: dict[str, re.Pattern] = {
 
 # Kinds whose cue is a more specific question than the others in the same message
 # ("bao nhiêu tuổi" beats "bao nhiêu"; "mẫu nào" beats "hồ sơ").
-_SPECIFIC_FIRST = [PERCENT, AGE, DATE, DURATION, FEE, FORM, PENALTY, DEFINITION, BODY, PLACE,
+_SPECIFIC_FIRST = [PERCENT, AGE, DATE, DURATION, EXEMPT, FEE,
+                   FORM, PENALTY, DEFINITION, BODY, PLACE,
                    DOCUMENTS, WHO, VERDICT, STEPS, LIST, NUMBER]
 
 # Kinds a cue implies together: a fee question is also a number question, etc.
 _IMPLIED = {PERCENT: [NUMBER], AGE: [NUMBER], FEE: [NUMBER], DURATION: [NUMBER],
+            EXEMPT: [FEE],
             PENALTY: [FEE, NUMBER]}
 
 # Words that name a specific case of a procedure: an answer about that case is better
@@ -127,7 +135,7 @@ CASE_CUES: dict[str, list[str]] = {
 
 # "thế nào" / "ra sao" ask for the steps only about doing something; these say so anyway.
 _STRONG_STEPS_RE = re.compile(r"(?<!\w)(cac buoc|lam the nao|cach lam|cach|huong dan|quy trinh|"
-                              r"lam sao|trinh tu|thu tuc)(?!\w)")
+                              r"lam sao|trinh tu)(?!\w)")
 _DOING = ("làm|đăng ký|đăng kí|xin|cấp|nộp|đổi|gia hạn|tích hợp|khai(?! sinh| tử)|tra cứu|"
           "kích hoạt|đăng nhập|thực hiện|chuyển|sang tên|tách|xóa|xoá|thanh toán|"
           "(?<!xác )nhận|cài đặt|"
