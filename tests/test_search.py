@@ -83,3 +83,58 @@ def test_the_top_service_contributes_several_passages_for_the_asked_aspect(kb):
 
 def test_empty_or_blank_questions_return_nothing(kb):
     assert kb.search("   ") == []
+
+
+# ---------------------------------------------------------------- fusion and diversity (no index)
+def _signals(lexical, card, dense, named=()):
+    import numpy as np
+
+    from knowledge.search import Signals
+
+    flags = np.zeros(len(card), dtype="float32")
+    return Signals(np.array(lexical, dtype="float32"), np.array(card, dtype="float32"),
+                   np.array(dense, dtype="float32"), list(named), flags)
+
+
+def test_named_service_wins_the_fusion_and_weights_scale_to_one():
+    import numpy as np
+
+    from knowledge.search import FusionWeights, fuse_services
+
+    # Passages 0-1 belong to service 0, passage 2 to service 1; service 0 leads every signal.
+    services = np.array([0, 0, 1])
+    index = {"a": 0, "b": 1}
+    plain = fuse_services(_signals([5, 1, 2], [3, 1], [0.9, 0.2, 0.5]), services, index,
+                          FusionWeights())
+    assert plain[0] == pytest.approx(1.0) and plain[1] < plain[0]
+    # A citizen naming service b by its alias puts it first although b ranks second elsewhere.
+    named = fuse_services(_signals([5, 1, 2], [3, 1], [0.9, 0.2, 0.5], named=["b"]), services,
+                          index, FusionWeights(named=5.0))
+    assert named[1] > named[0]
+
+
+def test_dense_side_left_out_when_not_used():
+    import numpy as np
+
+    from knowledge.search import FusionWeights, fuse_services, within_service
+
+    signals = _signals([5, 1, 2], [3, 1], [0.0, 0.0, 0.99])
+    signals.dense_used = False
+    scores = fuse_services(signals, np.array([0, 0, 1]), {"a": 0, "b": 1}, FusionWeights())
+    assert scores[0] == pytest.approx(1.0), "a dense side that was not computed cannot vote"
+    within, saturated = within_service(signals, FusionWeights())
+    assert list(within) == list(saturated)
+
+
+def test_sources_offer_the_top_service_then_two_others():
+    import numpy as np
+
+    from knowledge.search import diverse_order
+
+    # Service 0 has five passages (a long FAQ), services 1 and 2 one each.
+    services = np.array([0, 0, 0, 0, 0, 1, 2])
+    within = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3])
+    picked = diverse_order([0, 1, 2], services, within, k=5)
+    assert picked == [0, 1, 2, 5, 6], "three passages of the answer's service, then two services"
+    only_b = diverse_order([0, 1, 2], services, within, k=5, allowed={1})
+    assert only_b == [5]
