@@ -4,13 +4,18 @@ Four signals, fused by weighted reciprocal rank fusion (RRF) at the level of ser
 - service names: BM25 over one "card" per service (catalog name and aliases, document
   titles and front-matter aliases) -- the strongest signal for short questions;
 - passages: BM25 over every passage (title, heading, text, aliases), folded and segmented;
-- dense: FAISS cosine similarity of the question and passage embeddings;
+- dense: FAISS cosine similarity of the question and passage embeddings (with an embedder that
+  reads tone marks, a question typed without them gets them back first: tonemarks.py);
 - named services: a catalog or document alias found in the question ("lltp", "cccd",
   "nhập khẩu") puts that service first.
 Passages are then ordered by their service's rank and, within a service, by their own
 lexical + dense score. Every hit also carries the evidence the answer/decline decision
 needs (`knowledge/decision.py`): how much of the question the service's documents cover,
 whether the service was named, the raw lexical and dense similarity.
+
+The steps are small functions: `Searcher.signals` (one question's scores), `fuse_services`
+(RRF), `within_service`, `diverse_order` (which passages to show) and `CoverageScorer`.
+A Searcher refuses an index embedded by another model than the configured one.
 
 `Searcher` works on one immutable IndexVersion. `KnowledgeBase` owns the current
 Searcher and swaps in a new one when a new index version is published, so requests
