@@ -262,3 +262,21 @@ def test_a_policy_on_administrative_procedures_is_not_a_steps_question():
     analysis = QuestionAnalyzer().analyze(
         "Nghị quyết về cắt giảm thủ tục hành chính trong lĩnh vực đất đai đặt mục tiêu ra sao?")
     assert not analysis.wants_steps
+
+
+def test_an_faq_entry_that_is_the_question_beats_the_general_steps(answerer):
+    pool = DOCUMENT + [passage(MAIN, MAIN_TITLE, "Xem chỗ ở đã được duyệt chưa trên VNeID?",
+                               "Mở VNeID, vào mục Thông tin cư trú: trạng thái Đã duyệt hiện "
+                               "kèm ngày duyệt.")]
+    composed = answer(answerer, "Hướng dẫn xem chỗ ở đã được duyệt chưa trên VNeID", pool)
+    assert not composed.steps and "Đã duyệt" in composed.direct, composed.text()
+
+
+def test_the_list_item_that_answers_is_quoted_whole_and_first(answerer):
+    items = "\n".join(f"- Nhóm {n}: mức thu {n}0.000 đồng cho mỗi lần đăng ký chỗ ở theo "
+                      f"biểu phí chung của cơ quan công an cấp xã." for n in range(1, 6))
+    pool = [passage(MAIN, MAIN_TITLE, "Lệ phí", "Biểu lệ phí:\n" + items + "\n- Miễn lệ phí "
+                    "cho người khuyết tật, người cao tuổi, trẻ em và đồng bào ở xã đặc biệt "
+                    "khó khăn theo quy định của biểu phí.")]
+    composed = answer(answerer, "Người khuyết tật có được miễn lệ phí đăng ký chỗ ở không?", pool)
+    assert "đặc biệt khó khăn" in composed.direct, composed.text()

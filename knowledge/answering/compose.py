@@ -49,7 +49,9 @@ _CARD_VALUE = {
     DURATION: re.compile(r"\d+ (ngay|gio|thang)|trong ngay"),
     PLACE: re.compile(r"vneid|cong dich vu cong|dichvucong|ung dung|cong an|ubnd|mot cua"),
 }
-STEPS_IN_CARD = 55  # with a card, the steps take fewer words
+FAQ_HEADING = 0.45  # heading overlap from which an FAQ entry is the question asked
+STEPS_IN_CARD = 70  # with a card, the steps take fewer words
+STEP_WORDS = 30  # a very long step is cut; the others are shown whole
 
 
 @dataclass
@@ -104,9 +106,11 @@ class AnswerComposer:
         best = selection.best
         if best is None:
             return None
-        if selection.analysis.wants_steps and (
-                selection.analysis.request or not selection.specific_terms
-                or section_matches(best.unit.passage.section, "steps") or best.unit.numbered):
+        in_steps = section_matches(best.unit.passage.section, "steps") or best.unit.numbered
+        # An FAQ entry that is this very question answers it better than the general steps.
+        faq = not in_steps and best.signals.get("heading", 0) >= FAQ_HEADING
+        if selection.analysis.wants_steps and not faq and (
+                selection.analysis.request or not selection.specific_terms or in_steps):
             steps = self._steps(selection)
             if steps is not None:
                 return steps
@@ -159,6 +163,8 @@ class AnswerComposer:
             units = passage_units(u.hit)
             lead = u.text if not u.item else u.lead
             siblings = [x for x in units if x.item and x.lead == lead and lead]
+            if u.item:  # the item that answers first, then the others as room allows
+                siblings.sort(key=lambda x: x.position != u.position)
             if not siblings:
                 out.append(u)
                 continue
@@ -311,7 +317,7 @@ class AnswerComposer:
         lead = next((u.text for u in steps if not u.item), "")
         items = [u for u in steps if u.item]
         for i, u in enumerate(items):
-            line = clip(u.text, ITEM_WORDS)
+            line = clip(u.text, STEP_WORDS)
             if words + len(line.split()) > STEPS_IN_CARD and lines:
                 lines.append(f"(còn {len(items) - i} bước nữa trong hướng dẫn ở nguồn dưới đây)")
                 break
