@@ -280,3 +280,23 @@ def test_the_list_item_that_answers_is_quoted_whole_and_first(answerer):
                     "khó khăn theo quy định của biểu phí.")]
     composed = answer(answerer, "Người khuyết tật có được miễn lệ phí đăng ký chỗ ở không?", pool)
     assert "đặc biệt khó khăn" in composed.direct, composed.text()
+
+
+def test_the_citation_names_the_legal_basis_of_the_quoted_section(answerer):
+    from dataclasses import replace
+    pool = [replace(p, instrument="Thông tư 99/2099/TT-BTC") if p.section == "Lệ phí" else p
+            for p in DOCUMENT]
+    composed = answer(answerer, "Lệ phí đăng ký chỗ ở bao nhiêu?", pool)
+    assert composed.citation().endswith("mục Lệ phí; căn cứ: Thông tư 99/2099/TT-BTC")
+    assert "căn cứ" not in answer(answerer, "Đăng ký chỗ ở mất mấy ngày?").citation()
+
+
+def test_an_either_or_question_is_answered_by_the_sentence_that_weighs_both(answerer):
+    pool = [
+        passage(MAIN, MAIN_TITLE, "Ai có thể làm", "Người từ đủ 16 tuổi tự đăng ký chỗ ở. "
+                "Ở nhà thuê thì đăng ký chỗ ở tạm; chỉ đăng ký chỗ ở lâu dài khi là chủ nhà."),
+        passage(MAIN, MAIN_TITLE, "Chủ nhà thuê có đăng ký chỗ ở tạm giúp người thuê không?",
+                "Được: chủ nhà thuê nộp một danh sách cho nhiều người."),
+    ]
+    composed = answer(answerer, "Ở nhà thuê thì đăng ký chỗ ở lâu dài hay đăng ký chỗ ở tạm?", pool)
+    assert composed.direct.startswith("Ở nhà thuê thì đăng ký chỗ ở tạm"), composed.text()

@@ -65,11 +65,13 @@ class ComposedAnswer:
     url: str
     units: list[Unit] = field(default_factory=list)  # quoted, direct answer first
     steps: bool = False
+    instrument: str = ""  # the law, decree or circular the quoted section rests on
 
     def citation(self) -> str:
         source = f"[{self.title}]({self.url})" if self.url else self.title
         section = FAQ_SECTION if self.section.endswith("?") else self.section
-        return f"Nguồn: {source}" + (f", mục {section}" if section else "")
+        basis = f"; căn cứ: {self.instrument}" if self.instrument else ""
+        return f"Nguồn: {source}" + (f", mục {section}" if section else "") + basis
 
     def body(self) -> str:
         """The reply before its source line."""
@@ -127,7 +129,8 @@ class AnswerComposer:
         details = self._join(details_units, leads=False, previous=chosen) if details_units else ""
         p = best.unit.passage
         return ComposedAnswer(direct, details, p.doc_id, p.service, p.title, p.section, p.url,
-                              [u for u in chosen] + details_units)
+                              [u for u in chosen] + details_units,
+                              instrument=getattr(p, "instrument", ""))
 
     # ---------------------------------------------------------------- parts
     @staticmethod
@@ -340,4 +343,4 @@ class AnswerComposer:
         direct = "\n".join(([lead] if lead else []) + lines)
         quoted = [u for u in steps if u.item][:len(lines)]
         return ComposedAnswer(direct, "\n".join(card), p.doc_id, p.service, p.title, p.section,
-                              p.url, quoted, steps=True)
+                              p.url, quoted, steps=True, instrument=getattr(p, "instrument", ""))

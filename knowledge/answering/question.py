@@ -155,6 +155,37 @@ def _content_words(folded: str) -> list[str]:
     return [w for w in re.findall(r"\w+", folded) if w not in STOPWORDS and w not in _HOW_WORDS]
 
 
+_CHOICE_RE = re.compile(r"(?<!\w)hay(?!\w)(?! khong| chua| la)")
+
+
+_CHOICE_STOP = frozenset("thi nen nao hon nhanh tot re de duoc co la toi em minh".split())
+
+
+def _alternatives(folded: str) -> tuple[str, ...]:
+    """ "… đăng ký thường trú hay đăng ký tạm trú?" -> ("thuong tru", "tam tru"): what each
+    side names, as patterns a sentence that weighs both must match. The right side loses the
+    words it repeats from the left ("đăng ký"); the left side is as long as the right, or its
+    last word when that word is its own ("online hay trực tiếp")."""
+    match = _CHOICE_RE.search(folded)
+    if not match:
+        return ()
+    left = re.findall(r"\w+", folded[:match.start()])
+    right = re.findall(r"\w+", folded[match.end():])
+    while right and right[0] in left[-4:]:
+        right = right[1:]
+    phrase: list[str] = []
+    for word in right:
+        if word in _CHOICE_STOP or len(phrase) == 2:
+            break
+        phrase.append(word)
+    if not left or not phrase:
+        return ()
+    options = [" ".join(left[-len(phrase):])]
+    if left[-1] not in phrase and len(phrase) > 1:
+        options.append(left[-1])
+    return ("(" + "|".join(re.escape(o) for o in options) + ")", re.escape(" ".join(phrase)))
+
+
 def _doing(text: str) -> bool:
     """Whether the question is about doing something (typed with or without tone marks)."""
     if has_diacritics(text):
@@ -192,6 +223,8 @@ class QuestionPart:
     wanted: list[str] = field(default_factory=list)  # kinds of answer, most specific first
     aspects: list[str] = field(default_factory=list)  # procedure aspects cued, strongest first
     cases: list[str] = field(default_factory=list)  # specific cases named
+    # "A hay B?": the two alternatives (folded), both named by a sentence that answers.
+    alternatives: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str | None:
@@ -284,7 +317,7 @@ class QuestionAnalyzer:
             # "… ghi như thế nào?", "quy định ra sao?": how something is, not how to do it.
             wanted.remove(STEPS)
             aspects = [a for a in aspects if a != "steps"]
-        return QuestionPart(text, wanted, aspects, cases)
+        return QuestionPart(text, wanted, aspects, cases, _alternatives(folded))
 
 
 def matches_kind(folded_sentence: str, kind: str) -> bool:

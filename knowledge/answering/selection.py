@@ -172,6 +172,9 @@ class AnswerSelector:
             kind *= 0.5  # "giấy" is everywhere; a documents answer is a list of papers
         if part.wanted and part.wanted[0] == STEPS and unit.numbered:
             kind = max(kind, 1.0)
+        if part.alternatives and all(re.search(rf"(?<!\w){a}(?!\w)", unit.folded)
+                                     for a in part.alternatives):
+            kind = max(kind, 1.0)  # "thường trú hay tạm trú?": a sentence that weighs both
         aspect = float(any(section_matches(p.section, a) for a in part.aspects[:2]))
         case = 0.0
         if part.cases:

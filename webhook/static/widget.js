@@ -177,6 +177,7 @@
         var href = safeHref(s.url || ""), li = list.appendChild(el("li"));
         li.appendChild(href ? link(href, s.title || href) : document.createTextNode(s.title || ""));
         if (s.section) li.appendChild(el("span", { class: "tly-section" }, ", mục " + s.section));
+        if (s.basis) li.appendChild(el("span", { class: "tly-basis" }, "; căn cứ: " + s.basis));
       });
       item.appendChild(box);
     }
@@ -203,9 +204,12 @@
   function splitSources(text, sources) {
     var match = /\n*\s*Nguồn:\s*([^\n]*)\s*$/.exec(text || ""), cited = [], m;
     if (!match || !sources.length) return { t: text, s: [] };
-    var links = /\[([^\]]+)\]\(([^)\s]+)\)/g, section = /,\s*mục\s+(.+)$/.exec(match[1]);
-    while ((m = links.exec(match[1]))) cited.push({ title: m[1], url: m[2] });
+    // "…, mục Lệ phí; căn cứ: Thông tư 73/2024/TT-BTC": the section and the legal basis.
+    var basis = /;\s*căn cứ:\s*(.+)$/.exec(match[1]), line = basis ? match[1].slice(0, basis.index) : match[1];
+    var links = /\[([^\]]+)\]\(([^)\s]+)\)/g, section = /,\s*mục\s+(.+)$/.exec(line);
+    while ((m = links.exec(line))) cited.push({ title: m[1], url: m[2] });
     if (cited.length && section) cited[0].section = section[1].trim();
+    if (cited.length && basis) cited[0].basis = basis[1].trim();
     return { t: text.slice(0, match.index), s: cited.length ? cited : sources.slice(0, 3) };
   }
 
