@@ -139,9 +139,12 @@ class IndexStore:
         try:
             con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
             try:
+                columns = {r[1] for r in con.execute("PRAGMA table_info(passages)")}
+                # Versions written before provenance was stored have no instrument/reviewed.
+                provenance = ", instrument, reviewed" if "instrument" in columns else ", '', ''"
                 rows = con.execute(
                     "SELECT passage_id, doc_id, title, service, kind, url, section, text, updated,"
-                    " doc_hash, aliases FROM passages ORDER BY row").fetchall()
+                    f" doc_hash, aliases{provenance} FROM passages ORDER BY row").fetchall()
                 doc_rows = con.execute(
                     "SELECT doc_id, title, service, kind, url, updated, doc_hash, path, passages"
                     " FROM documents ORDER BY doc_id").fetchall()
@@ -149,7 +152,8 @@ class IndexStore:
                 con.close()
         except sqlite3.DatabaseError as exc:
             raise IndexUnavailable(f"{db_path.name} is corrupt ({exc})") from exc
-        passages = [Passage(*r[:10], aliases=json.loads(r[10] or "[]")) for r in rows]
+        passages = [Passage(*r[:10], aliases=json.loads(r[10] or "[]"), instrument=r[11] or "",
+                            reviewed=r[12] or "") for r in rows]
         documents = {r[0]: DocumentInfo(*r) for r in doc_rows}
         return passages, documents
 
@@ -213,15 +217,17 @@ class IndexStore:
                 """
                 CREATE TABLE passages (row INTEGER PRIMARY KEY, passage_id TEXT UNIQUE, doc_id TEXT,
                     title TEXT, service TEXT, kind TEXT, url TEXT, section TEXT, text TEXT,
-                    updated TEXT, doc_hash TEXT, content_hash TEXT, aliases TEXT);
+                    updated TEXT, doc_hash TEXT, content_hash TEXT, aliases TEXT,
+                    instrument TEXT, reviewed TEXT);
                 CREATE TABLE documents (doc_id TEXT PRIMARY KEY, title TEXT, service TEXT, kind TEXT,
                     url TEXT, updated TEXT, doc_hash TEXT, path TEXT, passages INTEGER);
                 CREATE INDEX passages_service ON passages(service);
                 """)
             con.executemany(
-                "INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(i, p.passage_id, p.doc_id, p.title, p.service, p.kind, p.url, p.section, p.text,
-                  p.updated, p.doc_hash, p.content_hash, json.dumps(p.aliases, ensure_ascii=False))
+                  p.updated, p.doc_hash, p.content_hash, json.dumps(p.aliases, ensure_ascii=False),
+                  p.instrument, p.reviewed)
                  for i, p in enumerate(passages)])
             con.executemany(
                 "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?)",

@@ -150,3 +150,29 @@ def test_unreadable_conversation_store_is_shown_not_a_crash(settings):
     assert "Không đọc được kho hội thoại (redis://127.0.0.1:1/0" in html
     assert "s3cret-pw" not in html
     assert "Chỉ mục tài liệu" in html, "the index panel still works"
+
+
+def test_the_page_lists_documents_due_for_review(app, settings, monkeypatch):
+    client = signed_in(app, settings)
+    monkeypatch.setenv("TROLYAO_REVIEW_MAX_AGE_DAYS", "36500")
+    html = client.get("/admin").get_data(as_text=True)
+    assert "Tài liệu cần rà soát lại" in html and 'id="review-none"' in html
+    monkeypatch.setenv("TROLYAO_REVIEW_MAX_AGE_DAYS", "-1")
+    html = client.get("/admin").get_data(as_text=True)
+    assert "TROLYAO_REVIEW_MAX_AGE_DAYS must be a whole number" in html  # said, not a crash
+
+    import datetime as dt
+    from types import SimpleNamespace
+
+    import knowledge.status as status
+
+    class FiveYearsOn(dt.date):
+        @classmethod
+        def today(cls):
+            return dt.date.today().replace(year=dt.date.today().year + 5)
+
+    monkeypatch.setattr(status, "dt", SimpleNamespace(date=FiveYearsOn, datetime=dt.datetime))
+    monkeypatch.setenv("TROLYAO_REVIEW_MAX_AGE_DAYS", "180")
+    html = client.get("/admin").get_data(as_text=True)
+    table = html.split('id="review-stale"', 1)[1].split("</table>", 1)[0]
+    assert "procedure/tam-tru" in table and "Đăng ký tạm trú trực tuyến" in table

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -87,3 +88,18 @@ def test_status_without_an_index_explains_what_to_do(tmp_path):
     result = run(["index", "status"], env)
     assert result.returncode == 1
     assert "trolyao index build" in result.stdout
+
+
+def test_status_lists_documents_due_for_review(maintainer_env):
+    env, docs = maintainer_env
+    old = docs / "procedure" / "tam-tru.md"
+    text = old.read_text(encoding="utf-8")
+    old.write_text(re.sub(r"(?m)^reviewed: .*$", "reviewed: 2020-01-15", text), encoding="utf-8")
+    assert run(["index", "build"], env).returncode == 0
+    result = run(["index", "status"], env)
+    assert result.returncode == 0, result.stderr
+    stale = [line for line in result.stdout.splitlines() if line.startswith("  procedure/")]
+    assert len(stale) == 1 and "procedure/tam-tru" in stale[0] and "2020-01-15" in stale[0], result.stdout
+    assert "reviewed more than 180 days ago" in result.stdout
+    status = json.loads(run(["index", "status", "--json"], {**env, "TROLYAO_REVIEW_MAX_AGE_DAYS": "36500"}).stdout)
+    assert status["review"] == {"max_age_days": 36500, "stale": []}

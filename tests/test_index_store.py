@@ -128,3 +128,19 @@ def test_version_names_survive_log_redaction():
     for _ in range(200):
         name = new_version_name()
         assert redact(f"still serving {name}") == f"still serving {name}"
+
+
+def test_the_legal_basis_and_review_date_survive_the_index(builder, corpus):
+    # The citation names the instrument of the quoted section: it must come back from disk,
+    # also for documents an incremental build does not re-read.
+    path = corpus / "lltp.md"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "updated: 2025-01-01", "updated: 2025-01-01\ninstrument: \"Luật Lý lịch tư pháp 2009\"\n"
+        "reviewed: 2025-02-01"), encoding="utf-8")
+    builder.build([corpus])
+    (corpus / "tamtru.md").write_text((corpus / "tamtru.md").read_text(encoding="utf-8")
+                                      + "\nThêm một câu.\n", encoding="utf-8")
+    builder.build([corpus])  # lltp.md unchanged: its passages are reused from the last version
+    lltp = [p for p in builder.store.load().passages if p.doc_id == "lltp"]
+    assert lltp and all(p.instrument == "Luật Lý lịch tư pháp 2009" for p in lltp)
+    assert all(p.reviewed == "2025-02-01" for p in lltp)

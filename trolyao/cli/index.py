@@ -91,6 +91,16 @@ def cmd_index_status(args) -> int:
         print(f"  {sid:28} {counts['documents']:3} docs {counts['passages']:4} passages")
     missing = status["services_without_documents"]
     print(f"catalog ids without a document: {', '.join(missing) if missing else 'none'}")
+    review = status.get("review") or {}
+    if review.get("error"):
+        print(f"review age: {review['error']}")
+    else:
+        stale = review.get("stale", [])
+        print(f"documents to re-check (reviewed more than {review.get('max_age_days')} days ago"
+              f" or never): {len(stale) if stale else 'none'}")
+        for doc in stale:
+            age = f"{doc['age_days']} days" if doc.get("age_days") is not None else "never reviewed"
+            print(f"  {doc['doc_id']:40} {doc.get('reviewed') or '-':12} {age}")
     return 0
 
 
