@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -12,6 +13,7 @@ from knowledge.embedding import shared_embedder
 from knowledge.index_store import IndexStore
 from knowledge.ingest.loaders import LoaderError
 from knowledge.ingest.pipeline import DocumentReader, IngestError, discover
+from knowledge.textnorm import fold
 
 log = logging.getLogger(__name__)
 _build_lock = threading.Lock()  # one build at a time per process
@@ -71,7 +73,4 @@ def remove_document(settings, doc_id: str) -> Path:
 
 
 def _slug(name: str) -> str:
-    from knowledge.textnorm import fold
-    import re
-
     return re.sub(r"[^a-z0-9._-]+", "-", fold(name)).strip("-") or "document"

@@ -33,7 +33,8 @@ COMPLEMENT_GAIN = 0.12
 COMPLEMENT_CANDIDATES = 12
 STEPS_WORDS = 80
 ITEM_WORDS = 24  # a step or list item longer than this is cut at a word boundary
-CARD_WORDS = 20  # one line of the where / fee / time card
+CARD_WORDS = 12  # one line of the where / fee / time card
+PAPERS_WORDS = 20  # the papers line names several papers
 # A second sentence joins the direct answer when it scores close to the first.
 SECOND_SENTENCE = 0.85
 
@@ -334,7 +335,7 @@ class AnswerComposer:
             if kind == DOCUMENTS:  # the papers themselves, as one line
                 papers = "; ".join(u.text.rstrip(".") for u in section_units if u.item)
                 if papers:
-                    card.append(f"- {label}: {clip(papers, CARD_WORDS)}")
+                    card.append(f"- {label}: {clip(papers, PAPERS_WORDS)}")
                 continue
             unit = next((u for u in section_units if _CARD_VALUE[kind].search(u.folded)), None)
             if unit is not None:

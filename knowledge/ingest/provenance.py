@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from knowledge.ingest.splitting import SectionSplitter
 from knowledge.textnorm import fold
 
 OFFICIAL_DOMAINS_PATH = Path(__file__).resolve().parents[1] / "official_domains.yml"
@@ -107,8 +108,6 @@ def _channel(folded: str) -> str:
 
 
 def figure_claims(doc_id: str, service: str, text: str) -> list[FigureClaim]:
-    from knowledge.ingest.splitting import SectionSplitter
-
     claims = []
     for section in SectionSplitter().split(text):
         kind = _claim_kind(section.heading)
