@@ -30,8 +30,8 @@ def article(qid: str) -> str:
 
 def main(path: str) -> int:
     from knowledge.answering import compose
-    from trolyao import runtime
-    from trolyao.evaluation import load_questions, reply_words, run, search_asker
+    from trolyao.core import runtime
+    from trolyao.staff.evaluation import load_questions, reply_words, run, search_asker
 
     questions = load_questions(path)
     kb, catalog = runtime.knowledge_base(), runtime.catalog()

@@ -98,7 +98,7 @@ def choose_threshold(p: np.ndarray, rows: list[dict], max_false: float) -> float
 def collect(questions, kb, catalog, dense_weights, strip: bool) -> dict[float, list[dict]]:
     from knowledge.decision import scope_evidence
     from knowledge.textnorm import strip_diacritics
-    from trolyao.evaluation import services_of
+    from trolyao.staff.evaluation import services_of
 
     searcher = kb.searcher
     original = searcher.weights
@@ -223,8 +223,8 @@ def main(argv=None) -> int:
     ap.add_argument("--json", help="write every row's evidence and the results here")
     args = ap.parse_args(argv)
 
-    from trolyao import runtime
-    from trolyao.evaluation import load_questions
+    from trolyao.core import runtime
+    from trolyao.staff.evaluation import load_questions
 
     questions = load_questions(args.path)
     kb, catalog = runtime.knowledge_base(), runtime.catalog()

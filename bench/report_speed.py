@@ -2,7 +2,7 @@
 
 Writes N synthetic conversations (4 questions each, with answers, sources, a fallback and a
 feedback event, as the assistant stores them) into a fresh SQLite tracker store through
-Rasa's own API, then times both readers of `trolyao.report`:
+Rasa's own API, then times both readers of `trolyao.staff.report`:
 
 - `read_sql_events`: one query over Rasa's `events` table (SQLite / PostgreSQL fast path)
 - `read_exchanges_via_trackers`: keys() + retrieve_full_tracker() per conversation (any backend)
@@ -57,9 +57,9 @@ def main() -> None:
 
     from rasa.core.tracker_store import TrackerStore
 
-    from trolyao import runtime
-    from trolyao.assistant import tracker_store_endpoint
-    from trolyao.report import read_exchanges_via_trackers, read_sql_events
+    from trolyao.core import runtime
+    from trolyao.core.assistant import tracker_store_endpoint
+    from trolyao.staff.report import read_exchanges_via_trackers, read_sql_events
 
     runtime.quiet_environment()
     db = Path(tempfile.mkdtemp(prefix="trolyao-report-bench-")) / "conversations.db"

@@ -12,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 
-from trolyao.report import Summary  # noqa: E402
+from trolyao.staff.report import Summary  # noqa: E402
 
 BLUE, GREEN, RED, GREY, AMBER = "#1f5fa8", "#2e8540", "#c0392b", "#9aa5b1", "#d68910"
 CHART_NAMES = ("per-day", "answered", "satisfaction", "services")
