@@ -300,3 +300,10 @@ def test_an_either_or_question_is_answered_by_the_sentence_that_weighs_both(answ
     ]
     composed = answer(answerer, "Ở nhà thuê thì đăng ký chỗ ở lâu dài hay đăng ký chỗ ở tạm?", pool)
     assert composed.direct.startswith("Ở nhà thuê thì đăng ký chỗ ở tạm"), composed.text()
+
+
+def test_a_bare_how_to_gets_the_steps_even_when_an_faq_entry_repeats_it(answerer):
+    pool = DOCUMENT + [passage(MAIN, MAIN_TITLE, "Đăng ký chỗ ở trực tuyến thế nào?",
+                               "Bạn đăng nhập VNeID rồi làm theo hướng dẫn trên màn hình.")]
+    composed = answer(answerer, "Đăng ký chỗ ở trực tuyến thế nào?", pool)
+    assert composed.steps and "DK01" in composed.direct, composed.text()

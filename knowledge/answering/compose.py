@@ -111,7 +111,9 @@ class AnswerComposer:
             return None
         in_steps = section_matches(best.unit.passage.section, "steps") or best.unit.numbered
         # An FAQ entry that is this very question answers it better than the general steps.
-        faq = not in_steps and best.signals.get("heading", 0) >= FAQ_HEADING
+        # (not for a bare "X làm thế nào?", which names nothing but the procedure: its steps)
+        faq = not in_steps and bool(selection.beyond_titles) and \
+            best.signals.get("heading", 0) >= FAQ_HEADING
         if selection.analysis.wants_steps and not faq and (
                 selection.analysis.request or not selection.specific_terms or in_steps):
             steps = self._steps(selection)

@@ -100,6 +100,9 @@ class Selection:
     specific_terms: list[str] = field(default_factory=list)
     # The first question part's terms and how much each counts (rare terms count more).
     term_weights: dict[str, float] = field(default_factory=dict)
+    # Question words beyond the documents' titles (aliases such as "chốt sổ" name a sub-task,
+    # not the procedure): empty for "làm lý lịch tư pháp online thế nào?".
+    beyond_titles: list[str] = field(default_factory=list)
 
     @property
     def best(self) -> ScoredUnit | None:
@@ -145,12 +148,14 @@ class AnswerSelector:
             scored.sort(key=lambda s: (-s.score, s.unit.passage.doc_id, s.unit.passage.passage_id,
                                        s.unit.position))
             ranked.append(scored)
-        names = set()
+        names, titles_words = set(), set()
         for hit in hits:
             names.update(terms(hit.passage.title + " " + " ".join(hit.passage.aliases)))
-        specific = [t for t in question_terms(analysis.text)
-                    if "_" not in t and t not in names and t not in _MANNER_WORDS]
-        return Selection(analysis, ranked, units, specific, term_weights)
+            titles_words.update(terms(hit.passage.title))
+        asked = [t for t in question_terms(analysis.text) if "_" not in t and t not in _MANNER_WORDS]
+        specific = [t for t in asked if t not in names]
+        beyond = [t for t in asked if t not in titles_words]
+        return Selection(analysis, ranked, units, specific, term_weights, beyond)
 
     def _score(self, unit: Unit, part: QuestionPart, q_terms: list[str], weight: dict,
                top_score: float, titles: dict[str, tuple[list[str], set[str], str]],
