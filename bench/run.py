@@ -155,18 +155,24 @@ async def single_client(url: str, body_for, questions: list[str]) -> dict:
     latencies, errors = [], 0
     async with aiohttp.ClientSession() as session:
         for i, q in enumerate(questions):
-            t0 = time.perf_counter()
-            try:
-                async with session.post(url, json=body_for(q, f"single-{i}")) as resp:
-                    await resp.read()
-                    if resp.status != 200:
-                        errors += 1
-            except aiohttp.ClientError:
-                errors += 1
-            latencies.append((time.perf_counter() - t0) * 1000)
+            ms, ok = await timed_post(session, url, body_for(q, f"single-{i}"))
+            errors += not ok
+            latencies.append(ms)
     return {"requests": len(questions), "errors": errors,
             "p50_ms": percentile(latencies, 50), "p95_ms": percentile(latencies, 95),
             "p99_ms": percentile(latencies, 99), "mean_ms": statistics.fmean(latencies)}
+
+
+async def timed_post(session, url: str, body: dict) -> tuple[float, bool]:
+    """One request: its time in ms and whether it got a 200 (a network error counts as failed)."""
+    t0 = time.perf_counter()
+    try:
+        async with session.post(url, json=body) as resp:
+            await resp.read()
+            ok = resp.status == 200
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        ok = False
+    return (time.perf_counter() - t0) * 1000, ok
 
 
 async def concurrent_load(url: str, body_for, questions: list[str], clients: int, seconds: float,
@@ -184,15 +190,9 @@ async def concurrent_load(url: str, body_for, questions: list[str], clients: int
         while time.perf_counter() < deadline and count < max_requests:
             q = questions[(cid * 7 + i) % len(questions)]
             count += 1
-            t0 = time.perf_counter()
-            try:
-                async with session.post(url, json=body_for(q, f"c{clients}-{cid}-{i}")) as resp:
-                    await resp.read()
-                    if resp.status != 200:
-                        errors += 1
-            except (aiohttp.ClientError, asyncio.TimeoutError):
-                errors += 1
-            latencies.append((time.perf_counter() - t0) * 1000)
+            ms, ok = await timed_post(session, url, body_for(q, f"c{clients}-{cid}-{i}"))
+            errors += not ok
+            latencies.append(ms)
             i += 1
 
     started = time.perf_counter()

@@ -237,26 +237,21 @@ class QuestionAnalysis:
     parts: list[QuestionPart]
     request: bool = False  # "tôi muốn xin …": the citizen wants to do it, no aspect asked
 
+    def _merged(self, field_name: str) -> list[str]:
+        """One field of every part, in order, each value once."""
+        return list(dict.fromkeys(v for part in self.parts for v in getattr(part, field_name)))
+
     @property
     def wanted(self) -> list[str]:
-        out: list[str] = []
-        for part in self.parts:
-            out += [k for k in part.wanted if k not in out]
-        return out
+        return self._merged("wanted")
 
     @property
     def aspects(self) -> list[str]:
-        out: list[str] = []
-        for part in self.parts:
-            out += [a for a in part.aspects if a not in out]
-        return out
+        return self._merged("aspects")
 
     @property
     def cases(self) -> list[str]:
-        out: list[str] = []
-        for part in self.parts:
-            out += [c for c in part.cases if c not in out]
-        return out
+        return self._merged("cases")
 
     @property
     def wants_steps(self) -> bool:
