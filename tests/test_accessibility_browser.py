@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from a11y_support import add_axe, assert_no_axe_violations, focused
+from browser_support import watched_page, widget
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -52,11 +53,7 @@ def open_page(chromium):
         context = chromium.new_context(locale="vi-VN", bypass_csp=True, **context_options)
         add_axe(context)
         contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-        page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
-                if msg.type == "error" else None)
+        page = watched_page(context, problems)
         if url.endswith("/en"):
             page.route(url, lambda route: route.fulfill(status=200, content_type="text/html; charset=utf-8",
                                                         body=ENGLISH_PAGE))
@@ -69,10 +66,6 @@ def open_page(chromium):
     for context in contexts:
         context.close()
     assert not problems, problems
-
-
-def widget(page):
-    return page.locator("#trolyao-widget")
 
 
 def toggle_of(page):

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from a11y_support import add_axe, assert_no_axe_violations
+from browser_support import watched_page
 # The conversations (a decline, a 👎, a staff flag) and the report API, as the dashboard test uses them.
 from test_admin_browser import ReviewStore, build_report, make_conversations, read_exchanges_from_assistant
 
@@ -34,12 +35,8 @@ def admin_page(chromium, live_server, app, assistant, settings):
         context = chromium.new_context(locale="vi-VN", viewport=viewport, bypass_csp=True)  # axe: see a11y_support
         add_axe(context)
         contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
         # The sign-in page is served with 401 (Chromium logs that); anything else is a problem.
-        page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
-                if msg.type == "error" and "status of 401" not in msg.text else None)
+        page = watched_page(context, problems, timeout_ms=60_000, ignore=("status of 401",))
         assert page.goto(f"{live_server}/admin").status == 401
         if check_login_page:
             assert_no_axe_violations(page, f"admin sign-in page at {viewport['width']} px")

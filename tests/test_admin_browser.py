@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from browser_support import watched_page
 
 from trolyao.staff.report import build_report, read_exchanges_from_assistant
 from trolyao.staff.review_store import ReviewStore
@@ -56,12 +57,8 @@ def test_admin_dashboard_in_chromium(chromium, live_server, app, assistant, sett
 
     context = chromium.new_context(locale="vi-VN", viewport={"width": 1280, "height": 900})
     problems: list[str] = []
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
     # The login page itself is served with 401 (Chromium logs that); anything else is a problem.
-    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
-            if msg.type == "error" and "status of 401" not in msg.text else None)
+    page = watched_page(context, problems, timeout_ms=60_000, ignore=("status of 401",))
     try:
         response = page.goto(f"{live_server}/admin")
         assert response.status == 401

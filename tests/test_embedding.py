@@ -19,21 +19,9 @@ from knowledge.embedding import (E5Embedder, SentenceTransformerEmbedder, config
                                  manifest_identity, shared_embedder)
 from knowledge.index_store import IndexStore, IndexUnavailable
 from knowledge.search import KnowledgeBase
+from test_index_store import DOC  # the same small procedure document
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-DOC = """---
-title: "{title}"
-service: {service}
-kind: procedure
-source_url: "https://example.gov.vn/{service}"
-updated: 2025-01-01
----
-# {title}
-
-## Các bước thực hiện
-{body}
-"""
 
 
 @pytest.fixture()

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from browser_support import watched_page, widget
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -28,12 +29,7 @@ def open_page(chromium):
     def open_(url: str, **context_options):
         context = chromium.new_context(locale="vi-VN", **context_options)
         contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-        page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
-                if msg.type == "error" and "ERR_CONNECTION_REFUSED" not in msg.text
-                and "Failed to fetch" not in msg.text else None)
+        page = watched_page(context, problems, ignore=("ERR_CONNECTION_REFUSED", "Failed to fetch"))
         page.goto(url)
         return page
 
@@ -41,10 +37,6 @@ def open_page(chromium):
     for context in contexts:
         context.close()
     assert not problems, problems
-
-
-def widget(page):
-    return page.locator("#trolyao-widget")
 
 
 def ask(page, text: str) -> dict:

@@ -133,7 +133,7 @@ class AnswerComposer:
         p = best.unit.passage
         return ComposedAnswer(direct, details, p.doc_id, p.service, p.title, p.section, p.url,
                               [u for u in chosen] + details_units,
-                              instrument=getattr(p, "instrument", ""))
+                              instrument=p.instrument)
 
     # ---------------------------------------------------------------- parts
     @staticmethod
@@ -346,4 +346,4 @@ class AnswerComposer:
         direct = "\n".join(([lead] if lead else []) + lines)
         quoted = [u for u in steps if u.item][:len(lines)]
         return ComposedAnswer(direct, "\n".join(card), p.doc_id, p.service, p.title, p.section,
-                              p.url, quoted, steps=True, instrument=getattr(p, "instrument", ""))
+                              p.url, quoted, steps=True, instrument=p.instrument)

@@ -22,6 +22,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from knowledge.answering.aspects import section_matches
 from knowledge.answering.question import (DEFINITION, DOCUMENTS, SPECIFIC_KINDS, STEPS,
@@ -158,7 +159,7 @@ class AnswerSelector:
         return Selection(analysis, ranked, units, specific, term_weights, beyond)
 
     def _score(self, unit: Unit, part: QuestionPart, q_terms: list[str], weight: dict,
-               top_score: float, titles: dict[str, tuple[list[str], set[str], str]],
+               top_score: float, titles: dict[str, TitleVariant],
                service: str | None, previous_doc: str | None,
                asked_variant: set[str] = frozenset()) -> ScoredUnit:
         w = self.weights
@@ -189,7 +190,7 @@ class AnswerSelector:
         if p.doc_id in titles and p.doc_id != previous_doc:  # the conversation asked that variant
             match = float(p.doc_id in asked_variant)
             mismatch = 1.0 - match
-        elif any(titles.get(d, ((), set(), ""))[2] == p.service for d in asked_variant) and \
+        elif any(titles[d].service == p.service for d in asked_variant) and \
                 p.doc_id != previous_doc:
             # The main document, when the question asks for one of its variants; not for its
             # FAQ entry whose heading is the question itself.
@@ -236,27 +237,26 @@ def _rarity(units: list[Unit]) -> dict[str, float]:
 def _marked_terms(text: str) -> set[str]:
     """The question's syllables and pairs with their tone marks: "hướng dẫn" must not ask
     for "Hưởng BHXH một lần" although both fold to "huong"."""
-    syllables = [w for w in _SYLLABLE.findall(nfc(text).lower())]
+    syllables = _SYLLABLE.findall(nfc(text).lower())
     ignore = STOPWORDS | _QUESTION_WORDS
     kept = [w for w in syllables if fold(w) not in ignore]
     return set(kept) | {f"{a}_{b}" for a, b in zip(syllables, syllables[1:])
                         if not (fold(a) in ignore and fold(b) in ignore)}
 
 
-def _variant_asked(variant: tuple, part: QuestionPart, q_terms: list[str],
+def _variant_asked(variant: TitleVariant, part: QuestionPart, q_terms: list[str],
                    marked: set[str] | None = None) -> bool:
     """Asked in its words ("xóa", "gia hạn") or by the case it is for ("bé 3 tuổi" is the
     case of "… cho trẻ em"; "đánh rơi" that of "bị mất"). A question typed with tone marks
     is compared with the title's marked words, one without them with the folded words."""
-    words_, cases, _, marked_words = variant
-    if bool(set(part.cases) & cases):
+    if set(part.cases) & variant.cases:
         return True
     if marked is not None:
         # Words typed with marks must match the marks; words typed without them (a mixed
         # message: "gia han tạm trú") match the folded title words.
         plain = {t for t in marked if t == fold(t)}
-        return any(t in marked for t in marked_words) or any(t in plain for t in words_)
-    return any(t in set(q_terms) for t in words_)
+        return any(t in marked for t in variant.marked) or any(t in plain for t in variant.words)
+    return any(t in set(q_terms) for t in variant.words)
 
 
 # Syllables that join a title's words but name no variant ("thủ tục", "thông tin" are in
@@ -286,7 +286,16 @@ def _variant_keys(syllables: list[str], base: set[str], folded: bool = True) -> 
     return list(dict.fromkeys(keys))
 
 
-def _title_variants(hits: list) -> dict[str, tuple[list[str], set[str], str]]:
+class TitleVariant(NamedTuple):
+    """What a document's title adds to its service's main title."""
+
+    words: list[str]  # folded keys: lone syllables and adjacent pairs
+    cases: set[str]  # cases its title names ("child", "lost") that the main title does not
+    service: str
+    marked: list[str]  # the same keys with their tone marks
+
+
+def _title_variants(hits: list) -> dict[str, TitleVariant]:
     """For each document, the words its title adds to its service's main title.
 
     "Xóa đăng ký tạm trú" adds "xóa" to "Đăng ký tạm trú trực tuyến": when a question does
@@ -294,7 +303,7 @@ def _title_variants(hits: list) -> dict[str, tuple[list[str], set[str], str]]:
     by_service: dict[str, dict[str, str]] = {}
     for hit in hits:
         by_service.setdefault(hit.passage.service, {})[hit.passage.doc_id] = hit.passage.title
-    out: dict[str, tuple[list[str], set[str], str]] = {}
+    out: dict[str, TitleVariant] = {}
     for service, docs in by_service.items():
         if len(docs) < 2:
             continue
@@ -311,9 +320,8 @@ def _title_variants(hits: list) -> dict[str, tuple[list[str], set[str], str]]:
                 continue
             head = title.split("(", 1)[0].split(":", 1)[0]  # the name, not its explanation
             extra = _variant_keys(words(head), base)
-            syllables = _SYLLABLE.findall(nfc(head).lower())
-            marked = [k for k in _variant_keys(syllables, base, folded=False)]
+            marked = _variant_keys(_SYLLABLE.findall(nfc(head).lower()), base, folded=False)
             cases = set(case_cues(fold(title))) - base_cases
             if extra or cases:
-                out[doc_id] = (extra, cases, service, marked)
+                out[doc_id] = TitleVariant(extra, cases, service, marked)
     return out
