@@ -56,6 +56,8 @@ class Settings:
     # Events of one conversation session Rasa loads per answer; more starts a new session with
     # the slots carried over (long conversations stay as fast as short ones). 0 = unbounded.
     max_session_events: int = 300
+    # The append-only audit log of staff actions on citizens' data (trolyao/core/audit.py).
+    audit_store: str = ""
 
     @property
     def rasa_model_path(self) -> Path:
@@ -100,4 +102,5 @@ def load_settings() -> Settings:
         index_watch_seconds=float(_env("TROLYAO_INDEX_WATCH_SECONDS", "5")),
         trusted_proxies=_int("TROLYAO_TRUSTED_PROXIES", 0),
         max_session_events=_int("TROLYAO_MAX_SESSION_EVENTS", 300),
+        audit_store=_env("TROLYAO_AUDIT_STORE", f"sqlite:///{var / 'audit.db'}"),
     )
