@@ -307,3 +307,23 @@ def test_a_bare_how_to_gets_the_steps_even_when_an_faq_entry_repeats_it(answerer
                                "Bạn đăng nhập VNeID rồi làm theo hướng dẫn trên màn hình.")]
     composed = answer(answerer, "Đăng ký chỗ ở trực tuyến thế nào?", pool)
     assert composed.steps and "DK01" in composed.direct, composed.text()
+
+
+def test_question_kinds_file_gives_every_kind_a_way_to_be_recognised():
+    """The cue and answer vocabulary is data (question_kinds.yml): each kind a question can ask
+    for has cue phrases, and each kind a sentence is checked for has an answer pattern."""
+    from knowledge.answering import question
+
+    assert set(question.ANSWER_CUES) == question.KINDS
+    assert set(question.ANSWER_PATTERNS) == question.KINDS
+    assert question.ANSWER_PATTERNS[FEE].search("le phi 100.000 dong")
+    assert not question.ANSWER_PATTERNS[AGE].search("nop ho so tai cong an phuong")
+
+
+def test_a_misspelt_kind_in_the_vocabulary_file_is_a_clear_error(tmp_path):
+    from knowledge.answering import question
+
+    bad = tmp_path / "kinds.yml"
+    bad.write_text("fees:\n  cues: [le phi]\n  answers: ['dong']\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="unknown kinds \\['fees'\\]"):
+        question._load_kinds(bad)

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
 
 from knowledge.answering.aspects import detect_aspects
 from knowledge.bm25 import STOPWORDS
@@ -27,76 +30,26 @@ DOCUMENTS, STEPS, VERDICT, FORM, PENALTY, LIST, WHO, DEFINITION = (
 EXEMPT = "exempt"  # who or what pays nothing: "không phải nộp lệ phí", "được miễn"
 # Kinds precise enough that a sentence without one does not answer the question.
 SPECIFIC_KINDS = frozenset({PERCENT, DATE, DURATION, FEE, EXEMPT, AGE, FORM, PENALTY})
+KINDS = frozenset({NUMBER, PERCENT, DATE, DURATION, FEE, AGE, PLACE, BODY, DOCUMENTS, STEPS,
+                   VERDICT, FORM, PENALTY, LIST, WHO, DEFINITION, EXEMPT})
 
-# Folded cue phrases per kind; a word boundary is required on both sides.
-ANSWER_CUES: dict[str, list[str]] = {
-    PERCENT: ["phan tram", "bao nhieu %", "ty le", "ti le"],
-    DATE: ["ngay nao", "bao gio", "khi nao", "thoi diem nao", "tu ngay nao", "nam nao",
-           "thang nao", "luc nao", "hieu luc", "ngay bao nhieu", "han chot", "den ngay",
-           "ban hanh ngay", "to chuc ngay", "ky ngay"],
-    DURATION: ["bao lau", "may ngay", "bao nhieu ngay", "thoi han", "thoi gian", "trong vong",
-               "may thang", "bao nhieu thang", "may nam", "bao nhieu nam", "may gio",
-               "bao nhieu gio", "mat bao lau", "lau khong", "ngay lam viec"],
-    FEE: ["le phi", "phi", "bao nhieu tien", "mat tien", "ton tien", "chi phi", "mien phi",
-          "muc thu", "gia bao nhieu", "het bao nhieu", "nop tien", "tien"],
-    EXEMPT: ["khong phai nop", "khong phai nop le phi", "khong mat phi", "khong mat le phi",
-             "mien phi", "mien le phi", "duoc mien", "khong thu phi", "khong thu le phi",
-             "mien giam"],
-    AGE: ["bao nhieu tuoi", "may tuoi", "do tuoi", "tuoi nao", "tu bao nhieu tuoi", "tuoi"],
-    PLACE: ["o dau", "noi nao", "cho nao", "den dau", "nop o", "lam o", "tra cuu o",
-            "trang nao", "website nao", "ung dung nao", "tai dau", "kenh nao"],
-    BODY: ["co quan nao", "ai ban hanh", "ai ky", "don vi nao", "ai chu tri", "ai phu trach",
-           "ai chiu trach nhiem", "trach nhiem", "tham quyen", "ai cap", "ai duoc", "ai phai",
-           "nhung ai", "ai"],
-    DOCUMENTS: ["giay to", "ho so", "can gi", "can nhung gi", "thanh phan", "gom nhung",
-                "bao gom", "chuan bi", "mang theo", "tai lieu"],
-    STEPS: ["cac buoc", "lam the nao", "the nao", "nhu the nao", "ra sao", "cach lam",
-            "cach", "huong dan", "quy trinh", "lam sao", "trinh tu", "thu tuc"],
-    VERDICT: ["co duoc", "duoc khong", "co phai", "phai khong", "co can", "can khong",
-              "co bi", "bi phat khong", "co bat buoc", "bat buoc", "hay khong", "dung khong",
-              "co mat", "co the", "khong"],
-    FORM: ["mau nao", "mau don", "to khai", "bieu mau", "mau so", "mau"],
-    PENALTY: ["phat", "xu phat", "xu ly", "che tai", "bi gi"],
-    NUMBER: ["bao nhieu", "may", "so luong", "muc", "chi tieu"],
-    DEFINITION: ["la gi", "nghia la gi", "duoc hieu the nao", "duoc hieu nhu the nao",
-                 "hieu the nao", "dung de lam gi", "de lam gi", "la cai gi"],
-    WHO: ["doi tuong", "doi tuong nao", "ai duoc", "nhung ai", "ai co the", "ai phai",
-          "nguoi nao", "truong hop nao", "khi nao thi"],
-    LIST: ["gom", "nhung gi", "nhung nao", "truong hop nao", "nhom", "loai", "noi dung"],
-}
+# Each kind's folded cue phrases and answer pattern live in question_kinds.yml (content
+# people can edit the vocabulary without touching code); loaded once at import.
+KINDS_FILE = Path(__file__).with_name("question_kinds.yml")
 
-# What an answering sentence of each kind contains (folded text).
-_NUM = r"\d[\d.,]*"
-ANSWER_PATTERNS: dict[str, re.Pattern] = {
-    PERCENT: re.compile(rf"{_NUM}\s?%|phan tram"),
-    DATE: re.compile(r"\b\d{1,2}\s?[/-]\s?\d{1,2}(\s?[/-]\s?\d{2,4})?\b|\bngay \d{1,2}\b|"
-                     r"\bthang \d{1,2}\b|\bnam (19|20)\d\d\b|\bquy [1-4i]"),
-    DURATION: re.compile(rf"\b{_NUM} (ngay|thang|nam|gio|tuan|phut)\b|ngay lam viec|trong ngay|"
-                         r"\b(mot|hai|ba|bay|muoi|muoi lam|ba muoi|sau muoi) (ngay|thang|nam|gio)\b"),
-    FEE: re.compile(rf"\b{_NUM}\s?(dong|d|vnd|nghin|ngan|trieu)\b|mien (le )?phi|khong (thu|mat) "
-                    r"(le )?phi|khong phai nop|0 dong|khong dong|\bmien\b"),
-    EXEMPT: re.compile(r"\bmien\b|khong phai nop|khong (thu|mat) (le )?phi|\b0 dong\b|"
-                        r"khong (phai )?tra (tien|phi)"),
-    AGE: re.compile(rf"\b{_NUM} tuoi\b|\b(duoi|tren|tu du|du) \d+\b|moi lua tuoi"),
-    PLACE: re.compile(r"\bcong an\b|\bubnd\b|uy ban nhan dan|mot cua|trung tam phuc vu|"
-                      r"cong dich vu cong|\bvneid\b|ung dung|\bgov\.vn\b|\.vn\b|buu dien|"
-                      r"buu chinh|\btai\b|\bnoi\b|\bphuong\b|\bxa\b"),
-    BODY: re.compile(r"\bbo\b|\bso\b|\bubnd\b|uy ban|chinh phu|thu tuong|van phong|cong an|"
-                     r"\bcuc\b|co quan|to cong nghe|\bthanh pho\b|\bbo truong\b|chu tich"),
-    DOCUMENTS: re.compile(r"to khai|ban sao|ban chinh|giay|anh|hop dong|van ban|\bmau\b|"
-                          r"xuat trinh|chung nhan|chung minh"),
-    STEPS: re.compile(r"\bchon\b|dang nhap|nhan\b|\bbam\b|\bkhai\b|\bnop\b|tai len|thanh toan|"
-                      r"buoc|\bvao\b|truy cap"),
-    VERDICT: re.compile(r"\bkhong (can|phai|bat buoc|duoc|bi)\b|\bduoc\b|\bbat buoc\b|"
-                        r"\bphai\b|\bco the\b|\bkhong\b"),
-    FORM: re.compile(r"\bmau\b|\b[a-z]{2,3} ?\d{2}[a-z]?\b|\b\d{1,2}/[a-z]{2,5}\b|to khai"),
-    PENALTY: re.compile(rf"phat|{_NUM}\s?(dong|trieu)\b|xu ly|thu hoi|truy cuu"),
-    NUMBER: re.compile(rf"\b{_NUM}\b|\b(mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi)\b"),
-    DEFINITION: re.compile(r"\bla\b|nghia la|duoc hieu|dung de|giup"),
-    WHO: re.compile(r"\bcong dan\b|\bnguoi\b|\btre\b|\btu du\b|\bduoi\b|\btuoi\b|"
-                    r"\btruong hop\b|\bkhi\b|\bneu\b"),
-    LIST: re.compile(r"^\s*[-*•]|\d+[.)] |;|:"),
-}
+
+def _load_kinds(path: Path) -> tuple[dict[str, list[str]], dict[str, re.Pattern]]:
+    table = yaml.safe_load(path.read_text(encoding="utf-8"))
+    unknown = set(table) - KINDS
+    if unknown:
+        raise ValueError(f"{path.name}: unknown kinds {sorted(unknown)}; known: {sorted(KINDS)}")
+    cues = {kind: list(entry["cues"]) for kind, entry in table.items() if entry.get("cues")}
+    patterns = {kind: re.compile("|".join(entry["answers"]))
+                for kind, entry in table.items() if entry.get("answers")}
+    return cues, patterns
+
+
+ANSWER_CUES, ANSWER_PATTERNS = _load_kinds(KINDS_FILE)
 
 # Kinds whose cue is a more specific question than the others in the same message
 # ("bao nhiêu tuổi" beats "bao nhiêu"; "mẫu nào" beats "hồ sơ").
