@@ -30,6 +30,13 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = _env(name, default).strip().lower()
+    if value not in allowed:
+        raise SystemExit(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
 @dataclass
 class Settings:
     home: Path
@@ -49,6 +56,10 @@ class Settings:
     portal_url: str = "https://dichvucong.gov.vn"
     hanoi_portal_url: str = "https://dichvucong.hanoi.gov.vn"
     log_level: str = "INFO"
+    # "text" (one readable line) or "json" (one JSON object per line, trolyao/core/logformat.py).
+    log_format: str = "text"
+    # Bearer token Prometheus sends to GET /metrics; empty: the admin token (webhook/metrics.py).
+    metrics_token: str = ""
     response_timeout: float = 30.0
     index_watch_seconds: float = 5.0
     # Reverse proxies in front of the app whose X-Forwarded-For is trusted (rate limit per citizen).
@@ -98,6 +109,8 @@ def load_settings() -> Settings:
         portal_url=_env("TROLYAO_PORTAL_URL", "https://dichvucong.gov.vn"),
         hanoi_portal_url=_env("TROLYAO_HANOI_PORTAL_URL", "https://dichvucong.hanoi.gov.vn"),
         log_level=_env("TROLYAO_LOG_LEVEL", "INFO"),
+        log_format=_choice("TROLYAO_LOG_FORMAT", "text", ("text", "json")),
+        metrics_token=_env("TROLYAO_METRICS_TOKEN", ""),
         response_timeout=float(_env("TROLYAO_RESPONSE_TIMEOUT", "30")),
         index_watch_seconds=float(_env("TROLYAO_INDEX_WATCH_SECONDS", "5")),
         trusted_proxies=_int("TROLYAO_TRUSTED_PROXIES", 0),
