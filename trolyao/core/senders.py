@@ -11,6 +11,10 @@ that shares a conversation store), else a random key created once in
 `$TROLYAO_HOME/var/sender.key` (mode 0600) and reused by every worker and restart. Changing
 or losing the key starts new conversations for everybody (old ones stay readable in reports).
 
+Citizens writing through a chat app have namespaced ids (`zalo:<user id>`, `messenger:<page-scoped
+id>`, `telegram:<chat id>`, see `channel_sender`), hashed like any other: privacy export and
+delete, reports and hand-off find them by that id.
+
 Conversations made by tools keep their prefix (`test-answers-`, `ask-`, `shell-`), so the
 report can still leave them out.
 """
@@ -29,6 +33,13 @@ KEY_FILE = "sender.key"
 # Conversations of tools, not citizens (see trolyao/report.py SYNTHETIC_SENDER_PREFIXES).
 TOOL_PREFIXES = ("test-answers-", "ask-", "shell-")
 HASH_PREFIX = "u-"
+# Chat apps other than the widget (webhook/channels/): their citizens' ids are namespaced,
+# "zalo:<user id>", so two apps' ids never meet and each channel's conversations are apart.
+# The web API refuses these prefixes (webhook/blueprints/chat.py): nobody can continue a Zalo
+# citizen's conversation from the widget by typing "zalo:<their id>" as the sender.
+CHANNELS = ("zalo", "messenger", "telegram")
+CHANNEL_PREFIXES = tuple(f"{c}:" for c in CHANNELS)
+_CHANNEL_USER_RE = re.compile(r"-?[A-Za-z0-9_]{1,64}")
 _LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")  # no digits: never "redacted"
 
 
@@ -94,6 +105,21 @@ class SenderIds:
         """What a reply may echo: the sender id itself, or its stored id when it looks like
         personal data (a phone, an e-mail, an ID number)."""
         return self.stored(sender) if looks_personal(sender) else sender
+
+
+def channel_sender(channel: str, user_id: str) -> str:
+    """The sender id of a chat app's citizen ("zalo:1234…"); ValueError for an unknown channel
+    or an id that is not 1-64 letters, digits or _ (Telegram group chats: a leading -)."""
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    if not isinstance(user_id, str) or not _CHANNEL_USER_RE.fullmatch(user_id):
+        raise ValueError(f"{channel} user id must be 1-64 letters, digits or _")
+    return f"{channel}:{user_id}"
+
+
+def is_channel_sender(sender: str) -> bool:
+    """A sender id in a chat app's namespace (only the channel webhooks may use it)."""
+    return sender.startswith(CHANNEL_PREFIXES)
 
 
 _HASH_RE = re.compile(r"[a-p]{32}")

@@ -11,6 +11,7 @@ from rasa.core.lock_store import LockError
 from werkzeug.exceptions import HTTPException
 
 from trolyao.core.assistant import AssistantNotReady
+from trolyao.core.senders import is_channel_sender
 from webhook.security import allowed_origin_only, json_error, rate_limited
 
 bp = Blueprint("chat", __name__)
@@ -59,6 +60,9 @@ def parse_chat_request(max_chars: int) -> tuple[str, str]:
     if not isinstance(sender, str) or not SENDER_RE.fullmatch(sender):
         raise BadRequest("invalid_sender",
                          "field 'sender' must be a string of 1-128 letters, digits or ._:@-")
+    if is_channel_sender(sender):
+        raise BadRequest("invalid_sender", "sender ids starting with 'zalo:', 'messenger:' or "
+                         "'telegram:' belong to those chat apps; use another id")
     if message is None:
         raise BadRequest("missing_message", "field 'message' is required")
     if not isinstance(message, str):
