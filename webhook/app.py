@@ -9,6 +9,7 @@ from trolyao.core.assistant import Assistant
 from webhook import errors
 from webhook.blueprints.admin import bp as admin_bp
 from webhook.blueprints.chat import bp as chat_bp
+from webhook.blueprints.handoff import bp as handoff_bp
 from webhook.blueprints.health import bp as health_bp
 from webhook.blueprints.widget import bp as widget_bp
 from webhook.security import RateLimiter, apply_security_headers
@@ -44,6 +45,7 @@ def create_app(assistant=None, settings=None, start: bool = True) -> Flask:
     app.register_blueprint(health_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(widget_bp)
+    app.register_blueprint(handoff_bp)
     app.after_request(apply_security_headers)
 
     errors.init_app(app)

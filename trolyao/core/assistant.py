@@ -30,8 +30,8 @@ from trolyao.core.rasa_internals import WholeMessageCollector, handle_with_track
 from trolyao.core.redaction import redact
 from trolyao.core.senders import SenderIds
 from trolyao.core.settings import Settings
-from trolyao.core.stores import (check_store, close_store, innermost_store, lock_store_for,
-                                 prepare_sqlite, tracker_store_endpoint)
+from trolyao.core.stores import (check_reachable, check_store, close_store, innermost_store,
+                                 lock_store_for, prepare_sqlite, tracker_store_endpoint)
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,9 @@ class ChatReply:
     slots: dict = field(default_factory=dict)
     passages: list[dict] = field(default_factory=list)
     rest_messages: list[dict] = field(default_factory=list)
+    # The conversation is with staff (live hand-off, trolyao/core/handoff.py): the bot is
+    # paused, the message was stored for staff, not answered.
+    handoff: bool = False
 
     @property
     def cited_service(self) -> str | None:
@@ -85,8 +88,11 @@ class ChatReply:
         return cited_service(self.sources)
 
     def to_api(self) -> dict:
-        return {"sender": self.sender, "messages": self.messages, "sources": self.sources,
+        body = {"sender": self.sender, "messages": self.messages, "sources": self.sources,
                 "intent": self.intent, "fallback": self.fallback}
+        if self.handoff:  # the widget then waits for staff messages (/api/handoff/updates)
+            body["handoff"] = True
+        return body
 
 
 class Assistant:
@@ -140,6 +146,7 @@ class Assistant:
         from rasa.core.tracker_store import TrackerStore
 
         endpoint = tracker_store_endpoint(self.settings.tracker_store)
+        check_reachable(self.settings.tracker_store)  # Rasa would retry PostgreSQL forever
         tracker_store = TrackerStore.create(endpoint) if endpoint else None
         if tracker_store is not None:
             check_store(tracker_store, self.settings.tracker_store)
@@ -210,7 +217,7 @@ class Assistant:
         tracker = await self._process(conversation, text, collector, trusted)
         if tracker is None:  # a refused payload
             return self._canned_reply(public, STALE_PAYLOAD_REPLY)
-        reply = ChatReply(sender=public)
+        reply = ChatReply(sender=public, handoff=tracker.is_paused())
         intent = tracker.latest_message.intent or {}
         reply.intent = {"name": intent.get("name"),
                         "confidence": round(float(intent.get("confidence") or 0.0), 4)}

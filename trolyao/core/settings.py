@@ -69,6 +69,17 @@ class Settings:
     max_session_events: int = 300
     # The append-only audit log of staff actions on citizens' data (trolyao/core/audit.py).
     audit_store: str = ""
+    # Conversations and review notes older than this are deleted (trolyao/staff/privacy.py).
+    retention_days: int = 180
+    # Live hand-off to staff (trolyao/core/handoff.py): on when staff accounts are configured
+    # (TROLYAO_STAFF_ACCOUNTS_FILE) or TROLYAO_LIVE_HANDOFF=on; off = the hotline message only.
+    live_handoff: bool = False
+    staff_accounts_file: Path | None = None
+    office_hours: str = "mon-fri 07:30-11:30 13:30-17:00"
+    holidays: str = ""
+    timezone: str = "Asia/Ho_Chi_Minh"
+    handoff_store: str = ""  # SQLAlchemy URL; default: the conversation store's database
+    handoff_wait_seconds: float = 20.0  # how long a widget's request waits for staff messages
 
     @property
     def rasa_model_path(self) -> Path:
@@ -116,4 +127,14 @@ def load_settings() -> Settings:
         trusted_proxies=_int("TROLYAO_TRUSTED_PROXIES", 0),
         max_session_events=_int("TROLYAO_MAX_SESSION_EVENTS", 300),
         audit_store=_env("TROLYAO_AUDIT_STORE", f"sqlite:///{var / 'audit.db'}"),
+        retention_days=_int("TROLYAO_RETENTION_DAYS", 180),
+        live_handoff=_env("TROLYAO_LIVE_HANDOFF", "on" if _env("TROLYAO_STAFF_ACCOUNTS_FILE", "")
+                          else "off").lower() in ("1", "on", "true", "yes"),
+        staff_accounts_file=Path(_env("TROLYAO_STAFF_ACCOUNTS_FILE", "")) if _env(
+            "TROLYAO_STAFF_ACCOUNTS_FILE", "") else None,
+        office_hours=_env("TROLYAO_OFFICE_HOURS", "mon-fri 07:30-11:30 13:30-17:00"),
+        holidays=_env("TROLYAO_HOLIDAYS", ""),
+        timezone=_env("TROLYAO_TIMEZONE", "Asia/Ho_Chi_Minh"),
+        handoff_store=_env("TROLYAO_HANDOFF_STORE", ""),
+        handoff_wait_seconds=float(_env("TROLYAO_HANDOFF_WAIT_SECONDS", "20")),
     )
