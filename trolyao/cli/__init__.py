@@ -12,12 +12,13 @@ from trolyao.core.environment import quiet_environment
 quiet_environment()  # first: the imports below load Rasa and SQLAlchemy, which read it
 
 from knowledge.index_store import IndexUnavailable  # noqa: E402
-from trolyao.cli import answers, ask, evaluation, index, report, serve, shell  # noqa: E402
+from trolyao.cli import answers, ask, evaluation, index, privacy, report, serve, shell  # noqa: E402
 from trolyao.cli.common import error  # noqa: E402
 from trolyao.core import runtime  # noqa: E402
 from trolyao.core.assistant import ModelMissing  # noqa: E402
+from trolyao.core.stores import StoreUnreachable  # noqa: E402
 
-COMMAND_GROUPS = (serve, index, ask, shell, answers, report, evaluation)
+COMMAND_GROUPS = (serve, index, ask, shell, answers, report, evaluation, privacy)
 
 ENVIRONMENT_HELP = """\
 environment variables (all optional):
@@ -32,6 +33,8 @@ environment variables (all optional):
   TROLYAO_RATE_LIMIT           requests per window per IP, e.g. 60/60
   TROLYAO_MAX_MESSAGE_CHARS    longest accepted message (default 1000)
   TROLYAO_CORS_ORIGINS         comma-separated portal origins allowed to call the API
+  TROLYAO_RETENTION_DAYS       conversations and review notes are deleted after N days (180)
+  TROLYAO_AUDIT_STORE          audit log of privacy actions (default sqlite:///$TROLYAO_HOME/var/audit.db)
 """
 
 
@@ -53,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     runtime.configure_logging(runtime.settings().log_level, args.verbose)
     try:
         return int(args.func(args) or 0)
-    except (IndexUnavailable, ModelMissing) as exc:
+    except (IndexUnavailable, ModelMissing, StoreUnreachable) as exc:
         error(str(exc))
         return 2
     except KeyboardInterrupt:

@@ -19,8 +19,52 @@ from sqlalchemy.pool import QueuePool
 from trolyao.core.locks import FileLockStore, PostgresAdvisoryLockStore
 from trolyao.core.rasa_internals import innermost_store
 
-__all__ = ["check_store", "close_store", "innermost_store", "lock_store_for", "prepare_sqlite",
-           "tracker_store_endpoint"]
+__all__ = ["StoreUnreachable", "check_reachable", "check_store", "close_store", "innermost_store",
+           "lock_store_for", "prepare_sqlite", "store_location", "tracker_store_endpoint"]
+
+SETTING = "TROLYAO_TRACKER_STORE"
+
+
+class StoreUnreachable(RuntimeError):
+    """The configured conversation store does not answer (the message names the setting)."""
+
+
+def store_location(url: str) -> str:
+    """The store URL without its password, for messages."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        return url
+    return f"{parsed.scheme}://{parsed.hostname or ''}{f':{parsed.port}' if parsed.port else ''}{parsed.path}"
+
+
+def check_reachable(url: str, timeout: float = 5.0) -> None:
+    """Connect once to a PostgreSQL or Redis conversation store; StoreUnreachable with the
+    setting's name and the address (never the password) if it does not answer. Rasa itself
+    would retry a PostgreSQL connection every 5 s forever, and fall back to memory for Redis."""
+    parsed = urlparse(url)
+    try:
+        if parsed.scheme in ("postgresql", "postgres"):
+            engine = sa.create_engine(url.replace("postgres://", "postgresql://", 1),
+                                      connect_args={"connect_timeout": max(1, int(timeout))},
+                                      poolclass=sa.pool.NullPool)
+            try:
+                with engine.connect() as connection:
+                    connection.execute(sa.text("SELECT 1"))
+            finally:
+                engine.dispose()
+        elif parsed.scheme in ("redis", "rediss"):
+            import redis  # only deployments with a Redis store need the client loaded
+
+            client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+            try:
+                client.ping()
+            finally:
+                client.close()
+    except Exception as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise StoreUnreachable(
+            f"{SETTING}: the conversation store {store_location(url)} is unreachable"
+            f" ({reason[0] if reason else type(exc).__name__}); start it, or fix the URL") from None
 
 
 def tracker_store_endpoint(url: str):

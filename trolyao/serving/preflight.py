@@ -9,6 +9,7 @@ import tarfile
 
 from knowledge.index_store import IndexStore, IndexUnavailable
 from trolyao.core.settings import Settings
+from trolyao.core.stores import StoreUnreachable, check_reachable
 
 
 class PreflightError(Exception):
@@ -35,6 +36,14 @@ def check_index(settings: Settings) -> str:
         raise PreflightError(f"knowledge index unusable: {exc}") from exc
 
 
+def check_conversation_store(settings: Settings) -> None:
+    try:
+        check_reachable(settings.tracker_store)
+    except StoreUnreachable as exc:
+        raise PreflightError(str(exc)) from None
+
+
 def preflight(settings: Settings) -> None:
     check_rasa_model(settings)
     check_index(settings)
+    check_conversation_store(settings)

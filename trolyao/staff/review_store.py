@@ -151,6 +151,32 @@ class ReviewStore:
                            [(now, i) for i in open_ids])
         return len(open_ids)
 
+    # ---- personal data (trolyao/staff/privacy.py)
+    def flags_of(self, senders: list[str]) -> list[Flag]:
+        """The flags of these conversations (a flag keeps the id the shell or page used)."""
+        if not senders:
+            return []
+        marks = ", ".join("?" * len(senders))
+        with closing(self._connect()) as db:
+            rows = db.execute(f"SELECT * FROM flags WHERE sender IN ({marks}) ORDER BY id",
+                              tuple(senders)).fetchall()
+        return [Flag.from_row(r) for r in rows]
+
+    def delete_flags_of(self, senders: list[str]) -> int:
+        if not senders:
+            return 0
+        marks = ", ".join("?" * len(senders))
+        with closing(self._connect()) as db, db:
+            return db.execute(f"DELETE FROM flags WHERE sender IN ({marks})", tuple(senders)).rowcount
+
+    def purge_before(self, cutoff: datetime) -> dict[str, int]:
+        """Retention: flags created, and questions closed, before `cutoff`."""
+        moment = cutoff.astimezone(timezone.utc).isoformat()
+        with closing(self._connect()) as db, db:
+            flags = db.execute("DELETE FROM flags WHERE created < ?", (moment,)).rowcount
+            closed = db.execute("DELETE FROM resolved_questions WHERE resolved_at < ?", (moment,)).rowcount
+        return {"flags": flags, "resolved_questions": closed}
+
     def resolutions(self) -> dict[str, datetime]:
         """question_key -> when a maintainer closed it."""
         with closing(self._connect()) as db:
