@@ -6,7 +6,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from trolyao.core import runtime
 from trolyao.core.assistant import Assistant
-from webhook import errors
+from webhook import channels, errors
 from webhook.blueprints.admin import bp as admin_bp
 from webhook.blueprints.chat import bp as chat_bp
 from webhook.blueprints.handoff import bp as handoff_bp
@@ -17,8 +17,9 @@ from webhook.security import RateLimiter, apply_security_headers
 MAX_BODY_BYTES = 64 * 1024
 
 
-def create_app(assistant=None, settings=None, start: bool = True) -> Flask:
-    """Build the app. `assistant` may be injected (tests, the shell); else one is started here."""
+def create_app(assistant=None, settings=None, start: bool = True, channel_config=None) -> Flask:
+    """Build the app. `assistant` may be injected (tests, the shell); else one is started here.
+    `channel_config`: the chat apps (webhook/channels/config.py), else from the environment."""
     runtime.quiet_environment()
     settings = settings or runtime.settings()
     runtime.configure_logging(settings.log_level)
@@ -45,6 +46,7 @@ def create_app(assistant=None, settings=None, start: bool = True) -> Flask:
     app.register_blueprint(health_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(widget_bp)
+    channels.init_app(app, assistant, settings, channel_config)  # Zalo, Messenger, Telegram
     app.register_blueprint(handoff_bp)
     app.after_request(apply_security_headers)
 
