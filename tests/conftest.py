@@ -129,6 +129,16 @@ def chat(client):
     return _chat
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    """URL of a throw-away PostgreSQL server shared by the session (tests/pg_support.py);
+    tests that write make their own database with `pg_support.new_database`."""
+    from pg_support import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
 # The machine's closed network refuses Chromium's background connections: turn them off.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",

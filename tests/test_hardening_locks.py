@@ -6,14 +6,8 @@ test_hardening_serving.py; here the lock stores themselves: two lock stores are 
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import socket
-import subprocess
 import time
-from pathlib import Path
 
-import pytest
 from rasa.core.lock_store import LockError
 
 from trolyao.core.locks import FileLockStore, PostgresAdvisoryLockStore, conversation_key
@@ -82,42 +76,7 @@ def test_one_workers_messages_of_a_conversation_queue_in_order(tmp_path):
 
 
 # ---------------------------------------------------------------- PostgreSQL
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    """A throw-away PostgreSQL server (Debian's binaries), run as user postgres when root."""
-    initdb = shutil.which("initdb") or "/usr/lib/postgresql/15/bin/initdb"
-    pg_ctl = shutil.which("pg_ctl") or "/usr/lib/postgresql/15/bin/pg_ctl"
-    if not Path(initdb).exists():
-        pytest.fail("PostgreSQL server binaries are not installed; run `make browser-deps` "
-                    "(apt-get install postgresql) before these tests")
-    import tempfile
-
-    root = Path(tempfile.mkdtemp(prefix="trolyao-pg-"))  # pytest's tmp is private to root
-    data, sockets = root / "data", root / "sock"
-    sockets.mkdir()
-    as_user = []
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(sockets, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    port = free_port()
-    subprocess.run(as_user + [initdb, "-D", str(data), "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True, timeout=120)
-    subprocess.run(as_user + [pg_ctl, "-D", str(data), "-l", str(root / "log"), "-w", "-o",
-                              f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1", "start"],
-                   check=True, capture_output=True, timeout=120)
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(as_user + [pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True, timeout=60)
-        shutil.rmtree(root, ignore_errors=True)
+# `postgres`: the session's throw-away server (tests/conftest.py, tests/pg_support.py).
 
 
 def test_advisory_locks_hold_between_two_workers(postgres):

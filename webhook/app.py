@@ -7,6 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from trolyao.core import runtime
 from trolyao.core.assistant import Assistant
 from webhook import channels, errors
+from webhook.blueprints import privacy
 from webhook.blueprints.admin import bp as admin_bp
 from webhook.blueprints.chat import bp as chat_bp
 from webhook.blueprints.handoff import bp as handoff_bp
@@ -37,7 +38,8 @@ def create_app(assistant=None, settings=None, start: bool = True, channel_config
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
-    if assistant is None and start:
+    started_here = assistant is None and start
+    if started_here:
         assistant = Assistant(settings).start()
     app.extensions["assistant"] = assistant
     app.extensions["rate_limiter"] = RateLimiter.from_spec(settings.rate_limit)
@@ -46,6 +48,8 @@ def create_app(assistant=None, settings=None, start: bool = True, channel_config
     app.register_blueprint(health_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(widget_bp)
+    # Export/delete for staff and citizens; the daily retention purge where the app serves.
+    privacy.init_app(app, schedule=started_here)
     channels.init_app(app, assistant, settings, channel_config)  # Zalo, Messenger, Telegram
     app.register_blueprint(handoff_bp)
     app.after_request(apply_security_headers)
