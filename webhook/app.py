@@ -7,11 +7,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from trolyao.core import runtime
 from trolyao.core.assistant import Assistant
 from webhook import channels, errors
+from webhook import metrics, observability
 from webhook.blueprints import privacy
 from webhook.blueprints.admin import bp as admin_bp
 from webhook.blueprints.chat import bp as chat_bp
 from webhook.blueprints.handoff import bp as handoff_bp
 from webhook.blueprints.health import bp as health_bp
+from webhook.blueprints.openapi import bp as openapi_bp
 from webhook.blueprints.widget import bp as widget_bp
 from webhook.security import RateLimiter, apply_security_headers
 
@@ -23,7 +25,7 @@ def create_app(assistant=None, settings=None, start: bool = True, channel_config
     `channel_config`: the chat apps (webhook/channels/config.py), else from the environment."""
     runtime.quiet_environment()
     settings = settings or runtime.settings()
-    runtime.configure_logging(settings.log_level)
+    runtime.configure_logging(settings.log_level, log_format=settings.log_format)
 
     app = Flask(__name__, static_folder="static", template_folder="templates")
     app.config.update(
@@ -52,6 +54,10 @@ def create_app(assistant=None, settings=None, start: bool = True, channel_config
     privacy.init_app(app, schedule=started_here)
     channels.init_app(app, assistant, settings, channel_config)  # Zalo, Messenger, Telegram
     app.register_blueprint(handoff_bp)
+    app.register_blueprint(openapi_bp)
+    # Before the security headers: after_request functions run last-registered first.
+    observability.init_app(app)
+    metrics.init_app(app)
     app.after_request(apply_security_headers)
 
     errors.init_app(app)

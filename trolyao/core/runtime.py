@@ -14,6 +14,7 @@ from knowledge.catalog import Catalog, load_catalog
 from knowledge.embedding import shared_embedder
 from knowledge.search import KnowledgeBase, open_knowledge_base
 from trolyao.core.environment import quiet_environment  # noqa: F401 (runtime.quiet_environment)
+from trolyao.core.logformat import formatter_for
 from trolyao.core.redaction import install_log_redaction
 from trolyao.core.settings import Settings, load_settings
 
@@ -23,14 +24,22 @@ _catalog: Catalog | None = None
 _kb: KnowledgeBase | None = None
 
 
-def configure_logging(level: str | int = "INFO", verbose: bool = False) -> None:
+def configure_logging(level: str | int = "INFO", verbose: bool = False, log_format: str = "text",
+                      stream=None) -> None:
     """Logs go to stderr (stdout is for command output), personal numbers redacted,
-    Rasa's structlog debug chatter silenced unless --verbose."""
+    Rasa's structlog debug chatter silenced unless --verbose. `log_format` "json": one JSON
+    object per line (trolyao/core/logformat.py); `stream`: also write there (tests)."""
     level = logging.DEBUG if verbose else (
         getattr(logging, level, logging.INFO) if isinstance(level, str) else level)
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger().setLevel(level)  # basicConfig does nothing once a handler exists
+    root = logging.getLogger()
+    if stream is not None:
+        root.addHandler(logging.StreamHandler(stream))
+    logging.basicConfig(level=level, stream=sys.stderr)  # does nothing once a handler exists
+    root.setLevel(level)
+    for handler in root.handlers:
+        # Plain stream handlers are ours or basicConfig's; pytest's and gunicorn's are subclasses.
+        if type(handler) is logging.StreamHandler:
+            handler.setFormatter(formatter_for(log_format))
     install_log_redaction()
     quiet = logging.INFO if verbose else logging.WARNING
     # (Not "root": getLogger("root") is the root logger itself, which silenced

@@ -19,6 +19,8 @@ import errno
 import json
 import os
 import selectors
+import shutil
+import tempfile
 import time
 from collections import deque
 from functools import partial
@@ -246,6 +248,33 @@ def close_assistant(server, worker) -> None:
         assistant.close()
 
 
+def prepare_metrics_dir() -> tuple[str, bool]:
+    """PROMETHEUS_MULTIPROC_DIR, where each worker writes its metric values (webhook/metrics.py),
+    set before the workers fork: the operator's folder, emptied (an earlier run's values would
+    add up with this one's), or a new folder removed when the server stops. (path, temporary)"""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if given:
+        os.makedirs(given, exist_ok=True)
+        for name in os.listdir(given):
+            if name.endswith(".db"):
+                os.remove(os.path.join(given, name))
+        return given, False
+    path = tempfile.mkdtemp(prefix="trolyao-metrics-",
+                            dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path, True
+
+
+def forget_worker_metrics(server, worker) -> None:
+    """gunicorn `child_exit` hook (in the arbiter): an exited worker's gauges (model and index
+    versions) stop counting; its counters stay in the totals."""
+    # Imported here: prometheus_client chooses per-process or shared values when first imported,
+    # and the arbiter must not import it before serve() has set PROMETHEUS_MULTIPROC_DIR.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
 def share_cores(workers: int) -> None:
     """Before forking: each worker gets cores / workers compute threads (read by
     trolyao/core/tuning.py in the worker; an explicit TROLYAO_COMPUTE_THREADS wins)."""
@@ -255,6 +284,16 @@ def share_cores(workers: int) -> None:
 
 def serve(host: str, port: int, workers: int = 1, threads: int = 8) -> int:
     share_cores(workers)
+    metrics_dir, temporary = prepare_metrics_dir()
+    try:
+        _run_gunicorn(host, port, workers, threads)
+    finally:
+        if temporary:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+    return 0
+
+
+def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
     TrolyaoServer({
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -265,6 +304,7 @@ def serve(host: str, port: int, workers: int = 1, threads: int = 8) -> int:
         "graceful_timeout": 30,
         "preload_app": False,
         "worker_exit": close_assistant,
+        "child_exit": forget_worker_metrics,
         # Heartbeat files on tmpfs: a slow disk must not make the arbiter kill busy workers.
         "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,
         "accesslog": None,
