@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from flask import Blueprint, current_app, jsonify, request
@@ -12,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from trolyao.core.assistant import AssistantNotReady
 from trolyao.core.senders import is_channel_sender
+from webhook import metrics, observability
 from webhook.security import allowed_origin_only, json_error, rate_limited
 
 bp = Blueprint("chat", __name__)
@@ -89,10 +91,12 @@ def _answer(render):
     if assistant is None:
         return json_error(503, "not_ready", "Trợ lý đang khởi động, anh/chị vui lòng thử lại sau giây lát.",
                           Retry_After="5")
-    # Debug logs show what citizens ask, under the stored (hashed) conversation id; the log
-    # record factory redacts personal data.
+    # Logs name the conversation by its stored (hashed) id; debug logs show what citizens ask
+    # (the log record factory redacts personal data).
+    observability.note_sender(assistant.conversation_id(sender))
     if log.isEnabledFor(logging.DEBUG):
         log.debug("message from %s: %s", assistant.conversation_id(sender), message)
+    started = time.perf_counter()
     try:
         reply = assistant.chat(sender, message)
     except AssistantNotReady:
@@ -104,6 +108,7 @@ def _answer(render):
         return json_error(503, "conversation_busy",
                           "Trợ lý đang trả lời tin nhắn trước, anh/chị vui lòng gửi lại sau giây lát.",
                           Retry_After="2")
+    metrics.record_answer(reply, time.perf_counter() - started)
     return jsonify(render(reply))
 
 
