@@ -310,4 +310,3 @@ def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
         "accesslog": None,
         "loglevel": "warning",
     }).run()
-    return 0
