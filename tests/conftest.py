@@ -158,3 +158,27 @@ def chromium():
                                              args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+STAFF = {"lan": ("Nguyễn Thị Lan", "mat-khau-cua-lan"), "minh": ("Trần Văn Minh", "mat-khau-cua-minh")}
+
+
+@pytest.fixture()
+def live_handoff(settings, tmp_path, monkeypatch):
+    """Live hand-off on for one test: two staff accounts, staff on duty round the clock
+    (tests change the hours), widget requests wait at most 5 s. Returns the accounts
+    {login: (name, password)}."""
+    import json
+
+    from trolyao.staff.accounts import hash_password
+
+    path = tmp_path / "staff.json"
+    path.write_text(json.dumps({"accounts": [
+        {"login": login, "name": name, "password_hash": hash_password(password)}
+        for login, (name, password) in STAFF.items()]}, ensure_ascii=False), encoding="utf-8")
+    monkeypatch.setattr(settings, "live_handoff", True)
+    monkeypatch.setattr(settings, "staff_accounts_file", path)
+    monkeypatch.setattr(settings, "office_hours", "mon-sun 00:00-24:00")
+    monkeypatch.setattr(settings, "holidays", "")
+    monkeypatch.setattr(settings, "handoff_wait_seconds", 5.0)
+    return STAFF

@@ -322,9 +322,12 @@ class HandoffQueue:
                 _queue.c.state == WAITING, _queue.c.queued_at < ticket.queued_at)).scalar()
         return int(ahead) + 1
 
-    def messages_after(self, conversation: str, after: int = 0) -> list[dict]:
+    def messages_after(self, conversation: str, after: int = 0, since: float = 0.0) -> list[dict]:
+        """Staff and system messages after id `after`, sent at or after `since` (the current
+        hand-off's messages, not an earlier one's)."""
         query = (sa.select(_messages).where(_messages.c.conversation == conversation,
-                                            _messages.c.id > after).order_by(_messages.c.id))
+                                            _messages.c.id > after, _messages.c.at >= since)
+                 .order_by(_messages.c.id))
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings().all()]
 
@@ -412,7 +415,7 @@ class HandoffQueue:
         deadline = time.monotonic() + max(0.0, wait)
         while True:
             ticket = self.get(conversation)
-            messages = self.messages_after(conversation, after)
+            messages = self.messages_after(conversation, after, ticket.queued_at) if ticket else []
             left = deadline - time.monotonic()
             if messages or ticket is None or left <= 0:
                 return ticket, messages

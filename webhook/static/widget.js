@@ -41,6 +41,11 @@
     entries = entries.slice(-KEEP_ENTRIES);
     keep("localStorage", transcriptKey(), JSON.stringify(entries));
   }
+  // Live hand-off: the last staff message seen (cursor) while a staff member has the conversation.
+  var handoffKey = function () { return "trolyao.handoff." + sender; };
+  var handoff = null;
+  try { handoff = JSON.parse(load("localStorage", handoffKey()) || "null"); } catch (e) { handoff = null; }
+  function saveHandoff() { keep("localStorage", handoffKey(), handoff ? JSON.stringify(handoff) : null); }
 
   // ---- DOM helpers ----
   function el(tag, attrs, text) {
@@ -116,8 +121,10 @@
   form.appendChild(el("label", { for: "tly-input", class: "tly-sr" }, "Câu hỏi của anh/chị"));
   form.appendChild(input); form.appendChild(send);
   var note = el("p", { class: "tly-note" }, "Xin đừng nhập số CCCD, số điện thoại hay thông tin cá nhân.");
+  // Who answers now: shown while a staff member has (or is about to take) the conversation.
+  var status = el("p", { class: "tly-status", role: "status", hidden: "" });
   var toggle = el("button", { type: "button", class: "tly-toggle", "aria-expanded": "false", "aria-controls": "tly-panel" }, "Hỏi trợ lý ảo");
-  [header, log, form, note].forEach(function (n) { panel.appendChild(n); });
+  [header, log, status, form, note].forEach(function (n) { panel.appendChild(n); });
   root.appendChild(panel); root.appendChild(toggle);
   shadow.appendChild(css); shadow.appendChild(root);
 
@@ -148,6 +155,7 @@
         if (busy) return;
         if (feedback) {
           entry.f = b.payload; save();
+          offerPerson = /negative/.test(b.payload);
           Array.prototype.forEach.call(row.children, function (other) {
             other.disabled = true; other.setAttribute("aria-pressed", String(other === btn));
           });
@@ -163,8 +171,9 @@
   }
 
   function render(entry) {
-    var item = el("div", { class: "tly-msg tly-" + (entry.w === "u" ? "user" : "bot") });
-    item.appendChild(el("span", { class: "tly-sr" }, entry.w === "u" ? "Anh/chị: " : "Trợ lý: "));
+    var item = el("div", { class: "tly-msg tly-" + ({ u: "user", s: "staff" }[entry.w] || "bot") });
+    if (entry.w === "s") item.appendChild(el("span", { class: "tly-author" }, (entry.n || "Cán bộ hỗ trợ") + ":"));
+    else item.appendChild(el("span", { class: "tly-sr" }, entry.w === "u" ? "Anh/chị: " : "Trợ lý: "));
     if (entry.w === "u") item.appendChild(el("p", {}, entry.t)); else markdown(item, entry.t || "");
     if (entry.s && entry.s.length) {
       // An answer: its first paragraph is the direct answer, the rest the details.
@@ -214,6 +223,8 @@
   }
 
   function isVote(b) { return /^\/give_feedback\b/.test(b.payload || ""); }
+  var offerPerson = false; // after a 👎: the reply offers "Gặp cán bộ hỗ trợ" (live hand-off)
+  var PERSON = { title: "Gặp cán bộ hỗ trợ", payload: "Tôi muốn gặp cán bộ hỗ trợ" };
 
   function addReply(data) {
     var sources = (data.sources || []).filter(function (s) { return s && s.title; });
@@ -224,6 +235,8 @@
       var parts = splitSources(entry.t, sources);
       if (parts.s.length) { entry.t = parts.t; entry.s = parts.s; sources = []; }
     });
+    if (offerPerson && fresh.length) fresh[fresh.length - 1].b.push(PERSON);
+    offerPerson = false;
     // Sources but no "Nguồn:" line: under the last message that is not the feedback question.
     var target = fresh.filter(function (e) { return !e.b.some(isVote); }).pop();
     if (sources.length && target) target.s = sources.slice(0, 3);
@@ -279,6 +292,7 @@
       if (status !== 200 || !body.messages) throw body;
       typing.remove(); setBusy(false);
       addReply(body);
+      if (body.handoff) followHandoff();
     }).catch(function (body) {
       clearTimeout(timer);
       typing.remove(); setBusy(false);
@@ -292,6 +306,47 @@
     entries.push(entry); save();
     scrollTo(render(entry));
     deliver(payload);
+  }
+
+  // ---- live hand-off: staff messages arrive by long polling (/api/handoff/updates) ----
+  var polling = false;
+  function showStatus(state, position) {
+    var text = {
+      waiting: "Đang chờ cán bộ hỗ trợ" + (position ? " (anh/chị ở vị trí số " + position + ")" : "") + "…",
+      taken: "Cán bộ hỗ trợ đang trò chuyện với anh/chị."
+    }[state];
+    status.textContent = text || "";
+    if (text) status.removeAttribute("hidden"); else status.setAttribute("hidden", "");
+    status.className = "tly-status" + (state === "waiting" ? " tly-waiting" : "");
+  }
+  function followHandoff() {
+    if (!handoff) { handoff = { after: 0 }; saveHandoff(); }
+    if (polling) return;
+    polling = true;
+    var mine = sender;
+    (function next(delay) {
+      setTimeout(function () {
+        if (mine !== sender || !handoff) { polling = false; return; }
+        var code = 0;
+        fetch(apiBase + "/api/handoff/updates?wait=1&sender=" + encodeURIComponent(sender) + "&after=" + (handoff.after || 0),
+              { credentials: "omit", cache: "no-store" }).then(function (response) {
+          code = response.status;
+          return response.json();
+        }).then(function (body) {
+          if (mine !== sender || !handoff) { polling = false; return; }
+          if (code !== 200) throw body;
+          var nodes = (body.messages || []).map(function (m) {
+            var entry = { w: m.author === "staff" ? "s" : "b", t: m.text || "", n: m.label };
+            entries.push(entry); return render(entry);
+          });
+          handoff.after = body.cursor || handoff.after; save(); saveHandoff();
+          if (nodes.length) scrollTo(nodes[0]);
+          showStatus(body.state, body.position);
+          if (body.state === "waiting" || body.state === "taken") { next(0); return; }
+          handoff = null; saveHandoff(); polling = false; // back with the assistant
+        }).catch(function () { next(3000); }); // offline or busy: try again shortly
+      }, delay);
+    })(0);
   }
 
   form.addEventListener("submit", function (e) {
@@ -358,11 +413,13 @@
   restart.addEventListener("click", function () {
     if (busy) return; // the pending answer belongs to the current conversation
     keep("localStorage", transcriptKey(), null);
+    handoff = null; saveHandoff(); showStatus("none");
     sender = newSender(); keep("localStorage", KEY, sender);
     entries = []; log.textContent = ""; greet(); input.focus();
   });
 
   if (entries.length) entries.forEach(render); else greet();
+  if (handoff) followHandoff(); // a reload while staff have the conversation: keep listening
   document.body.appendChild(host);
   if (load("sessionStorage", OPEN_KEY) || attr("open") === "true") setOpen(true);
 })();
