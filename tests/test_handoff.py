@@ -14,6 +14,7 @@ import pytest
 from trolyao.core.handoff import (CLOSED, RETURNED, TAKEN, WAITING, AlreadyTaken, ConfigError,
                                   HandoffQueue, NotYours, OfficeHours, RedisWaiter)
 from trolyao.staff.accounts import AccountsError, StaffAccounts, hash_password, parse_accounts
+from trolyao.staff.report import exchanges_from_events, summarize
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -207,3 +208,33 @@ def test_staff_accounts_verify_hashed_passwords_and_refuse_bad_files(tmp_path):
                         "never the password")):
         with pytest.raises(AccountsError, match=word):
             parse_accounts(text)
+
+
+# ---------------------------------------------------------------- reports
+def test_report_counts_handoffs_waiting_and_first_reply_from_the_events():
+    t0 = datetime(2026, 12, 1, 9, 0, tzinfo=VN).timestamp()
+
+    def user(text, at, intent="ask_procedure"):
+        return {"event": "user", "text": text, "timestamp": at,
+                "parse_data": {"intent": {"name": intent, "confidence": 0.9}, "entities": []}}
+
+    def staff(text, at, marker):
+        return {"event": "bot", "text": text, "timestamp": at,
+                "metadata": {"staff": "staff:lan", "handoff": marker}}
+    events = [user("cho tôi gặp cán bộ", t0, "request_human"),
+              {"event": "bot", "text": "Tôi đã chuyển…", "timestamp": t0 + 1},
+              {"event": "pause", "timestamp": t0 + 1},
+              user("con tôi 15 tuổi", t0 + 10),                      # for staff, not a question
+              staff("đã tiếp nhận", t0 + 61, "taken"),
+              staff("Chào anh/chị", t0 + 91, "reply"),
+              {"event": "resume", "timestamp": t0 + 200},
+              user("lệ phí bao nhiêu?", t0 + 210)]
+    exchanges = exchanges_from_events("u-x", events)
+    assert [x.question for x in exchanges if x.is_question] == ["cho tôi gặp cán bộ", "lệ phí bao nhiêu?"]
+    assert exchanges[1].answer == ""  # staff replies are not the bot's answers
+    [handoff] = exchanges.handoffs
+    assert (handoff.waiting_seconds, handoff.first_reply_seconds) == (60, 90)
+    summary = summarize(exchanges, days=7, today=datetime(2026, 12, 1).date())
+    assert (summary.handoffs, summary.handoff_wait_median, summary.handoff_first_reply_median) == (1, 60, 90)
+    assert summary.handoff_text == ("1 lần chuyển cho cán bộ; chờ cán bộ nhận (trung vị) 1 phút 0 giây; "
+                                    "đến câu trả lời đầu tiên của cán bộ (trung vị) 1 phút 30 giây")

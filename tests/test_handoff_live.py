@@ -15,6 +15,7 @@ import pytest
 
 from trolyao.core.audit import AuditLog
 from trolyao.core.handoff import shared_queue
+from trolyao.staff.report import read_exchanges_from_assistant
 
 
 def say(client, sender: str, text: str) -> dict:
@@ -99,7 +100,8 @@ def test_a_person_takes_over_and_gives_the_conversation_back(app, assistant, set
     assert [line["who"] for line in transcript[-2:]] == ["staff", "citizen"]
     staff_events = [e for e in assistant.tracker_events(sender)
                     if e["event"] == "bot" and (e.get("metadata") or {}).get("staff")]
-    assert [e["metadata"]["staff"] for e in staff_events] == ["staff:lan"]
+    assert [(e["metadata"]["staff"], e["metadata"]["handoff"]) for e in staff_events] == [
+        ("staff:lan", "taken"), ("staff:lan", "reply")]
     assert "0912345678" not in staff_events[0]["text"]
 
     assert act(lan, conversation, "return").status_code == 200
@@ -109,6 +111,11 @@ def test_a_person_takes_over_and_gives_the_conversation_back(app, assistant, set
     assert "handoff" not in answered and answered["sources"], answered
     assert answered["sources"][0]["service"] == "ly-lich-tu-phap"
     assert [e["event"] for e in assistant.tracker_events(sender)].count("resume") == 1
+
+    # The report counts the hand-off and its times from the conversation store.
+    handoffs = [h for h in read_exchanges_from_assistant(assistant).handoffs if h.sender == conversation]
+    assert len(handoffs) == 1 and handoffs[0].end is not None
+    assert 0 < handoffs[0].waiting_seconds <= handoffs[0].first_reply_seconds
 
     actions = [(e["actor"], e["action"]) for e in AuditLog.from_settings(settings).recent(50)
                if e["subject"] == conversation]

@@ -24,6 +24,7 @@ def print_report(report: Report, out, catalog=None, limit: int | None = None) ->
     out.print(f"{len(summary.days)} ngày qua: {summary.questions} câu hỏi, "
               f"trả lời {summary.answered}, từ chối {summary.declined}; "
               f"hài lòng {satisfaction} (mục tiêu {summary.target:.0%}).")
+    out.print(f"Hỗ trợ trực tiếp: {summary.handoff_text}.")
     if report.skipped:
         out.print(f"{report.skipped} bản ghi trong kho không đọc được (sai định dạng) nên "
                   "không được tính.")

@@ -360,7 +360,7 @@ class HandoffQueue:
         ticket = self.get(conversation)
         if taken != 1:
             raise AlreadyTaken(ticket)
-        self._system(conversation, f"{STAFF_LABEL} đã tiếp nhận cuộc trò chuyện và sẽ trả lời anh/chị tại đây.")
+        self._system(conversation, TAKEN_NOTICE)
         return ticket
 
     def reply(self, conversation: str, staff: str, text: str) -> dict:
@@ -436,10 +436,14 @@ def shared_queue(settings) -> HandoffQueue:
 
 
 # ---------------------------------------------------------------- the conversation's events
-def staff_message_event(text: str, staff: str) -> BotUttered:
-    """A staff reply as Rasa stores bot messages, marked so reports and transcripts tell
-    staff from the assistant."""
-    return BotUttered(redact(text), data={}, metadata={"staff": staff, "handoff": True})
+TAKEN_NOTICE = f"{STAFF_LABEL} đã tiếp nhận cuộc trò chuyện và sẽ trả lời anh/chị tại đây."
+
+
+def staff_message_event(text: str, staff: str, marker: str = "reply") -> BotUttered:
+    """A staff message as Rasa stores bot messages, marked so reports and transcripts tell
+    staff from the assistant: metadata.handoff "taken" (the notice when staff take the
+    conversation: waiting time) or "reply" (time to the first staff reply)."""
+    return BotUttered(redact(text), data={}, metadata={"staff": staff, "handoff": marker})
 
 
 def resume_events() -> list:

@@ -57,6 +57,7 @@ class Exchange:
     fallback: bool = False
     slot_service: str | None = None
     feedback: str | None = None
+    to_staff: bool = False  # sent while staff had the conversation (live hand-off): not for the bot
 
     @property
     def answer(self) -> str:
@@ -64,7 +65,7 @@ class Exchange:
 
     @property
     def is_question(self) -> bool:
-        return self.intent not in SMALL_TALK_INTENTS
+        return self.intent not in SMALL_TALK_INTENTS and not self.to_staff
 
     @property
     def likely_service(self) -> str | None:
@@ -87,9 +88,33 @@ class Exchanges(list):
     catalog, a feedback that is neither positive nor negative) are ignored."""
     skipped: int = 0
 
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.handoffs: list[Handoff] = []
+
     def extend_from(self, other: "Exchanges | list[Exchange]") -> None:
         self.extend(other)
         self.skipped += getattr(other, "skipped", 0)
+        self.handoffs.extend(getattr(other, "handoffs", []))
+
+
+@dataclass
+class Handoff:
+    """One live hand-off (trolyao/core/handoff.py), from the conversation's events: paused
+    (queued), taken by staff, first staff reply, resumed (back to the assistant)."""
+    sender: str
+    start: datetime
+    taken: datetime | None = None
+    first_reply: datetime | None = None
+    end: datetime | None = None
+
+    @property
+    def waiting_seconds(self) -> float | None:
+        return (self.taken - self.start).total_seconds() if self.taken else None
+
+    @property
+    def first_reply_seconds(self) -> float | None:
+        return (self.first_reply - self.start).total_seconds() if self.first_reply else None
 
 
 class UnreadableEvent(ValueError):
@@ -163,12 +188,47 @@ def exchanges_from_events(sender: str, events: Iterable[dict],
     `services`: the catalog ids (other service values are ignored); None = any string."""
     exchanges = Exchanges()
     current: Exchange | None = None
+    handoff: Handoff | None = None  # the open hand-off: messages go to staff, not the bot
     for event in events:
         try:
+            kind = _mapping(event).get("event")
+            if kind in ("pause", "resume") or (kind == "bot" and _staff_marker(event)):
+                handoff = _read_handoff_event(sender, event, handoff, exchanges)
+                continue
             current = _read_event(sender, event, current, exchanges, services)
+            if handoff is not None and kind == "user" and current is not None:
+                current.to_staff = True
         except (UnreadableEvent, TypeError, ValueError, AttributeError, KeyError):
             exchanges.skipped += 1
     return exchanges
+
+
+def _staff_marker(event: dict) -> str | None:
+    """"taken" / "reply" for the bot events staff send during a hand-off, else None."""
+    metadata = _mapping(event.get("metadata"))
+    return _text(metadata.get("handoff")) or None if metadata.get("staff") else None
+
+
+def _read_handoff_event(sender: str, event: dict, handoff: Handoff | None,
+                        exchanges: Exchanges) -> Handoff | None:
+    kind, when = event.get("event"), _timestamp(event.get("timestamp"))
+    if kind == "pause":
+        if handoff is None:
+            handoff = Handoff(sender=sender, start=when)
+            exchanges.handoffs.append(handoff)
+        return handoff
+    if handoff is None:
+        return None
+    if kind == "resume":
+        handoff.end = when
+        return None
+    marker = _staff_marker(event)
+    if marker == "taken" and handoff.taken is None:
+        handoff.taken = when
+    elif marker != "taken" and handoff.first_reply is None:
+        handoff.first_reply = when
+        handoff.taken = handoff.taken or when
+    return handoff
 
 
 def _read_event(sender: str, event, current: Exchange | None, exchanges: list[Exchange],
@@ -236,7 +296,7 @@ def _quiet_replay():
         logger.removeFilter(quiet)
 
 
-REPORT_EVENT_TYPES = ("user", "bot", "slot")
+REPORT_EVENT_TYPES = ("user", "bot", "slot", "pause", "resume")
 
 
 def _sql_store(tracker_store):
@@ -448,6 +508,9 @@ class Summary:
     top_services: list[tuple[str, int]]
     conversations: int
     target: float = SATISFACTION_TARGET
+    handoffs: int = 0  # live hand-offs to staff started in the window
+    handoff_wait_median: float | None = None  # seconds from the queue to a staff member taking it
+    handoff_first_reply_median: float | None = None  # seconds from the queue to the first staff reply
 
     @property
     def questions(self) -> int:
@@ -462,16 +525,39 @@ class Summary:
         rated = self.positive + self.negative
         return self.positive / rated if rated else None
 
+    @property
+    def handoff_text(self) -> str:
+        """'3 lần chuyển cho cán bộ; chờ nhận (trung vị) 1 phút 5 giây, …' (the CLI and /admin)."""
+        if not self.handoffs:
+            return "chưa có lần chuyển cho cán bộ nào"
+        parts = [f"{self.handoffs} lần chuyển cho cán bộ"]
+        for label, seconds in (("chờ cán bộ nhận", self.handoff_wait_median),
+                               ("đến câu trả lời đầu tiên của cán bộ", self.handoff_first_reply_median)):
+            if seconds is not None:
+                minutes, rest = divmod(int(round(seconds)), 60)
+                parts.append(f"{label} (trung vị) {f'{minutes} phút ' if minutes else ''}{rest} giây")
+        return "; ".join(parts)
+
 
 def local_day(moment: datetime) -> date:
     return moment.astimezone(HANOI_TZ).date()
 
 
+def _median(values: list[float]) -> float | None:
+    values = sorted(values)
+    if not values:
+        return None
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
 def summarize(exchanges: list[Exchange], days: int = 30, today: date | None = None,
-              top: int = 10) -> Summary:
+              top: int = 10, handoffs: list[Handoff] | None = None) -> Summary:
     """Figures for the last `days` days (Hanoi time), today included."""
     today = today or local_day(datetime.now(timezone.utc))
     first = today - timedelta(days=days - 1)
+    handoffs = [h for h in (getattr(exchanges, "handoffs", []) if handoffs is None else handoffs)
+                if first <= local_day(h.start) <= today]
     window = [x for x in exchanges if x.is_question and first <= local_day(x.time) <= today]
     per_day = Counter(local_day(x.time) for x in window)
     span = [first + timedelta(days=i) for i in range(days)]
@@ -483,7 +569,10 @@ def summarize(exchanges: list[Exchange], days: int = 30, today: date | None = No
         positive=sum(1 for x in window if x.feedback == "positive"),
         negative=sum(1 for x in window if x.feedback == "negative"),
         top_services=services.most_common(top),
-        conversations=len({x.sender for x in window}))
+        conversations=len({x.sender for x in window}),
+        handoffs=len(handoffs),
+        handoff_wait_median=_median([h.waiting_seconds for h in handoffs if h.taken]),
+        handoff_first_reply_median=_median([h.first_reply_seconds for h in handoffs if h.first_reply]))
 
 
 # ---------------------------------------------------------------- one object for both views
@@ -505,6 +594,7 @@ def build_report(exchanges: list[Exchange], review: ReviewStore, days: int | Non
     """`days` limits the to-do list to recent occurrences (None = everything)."""
     now = now or datetime.now(timezone.utc)
     skipped = getattr(exchanges, "skipped", 0)
+    handoffs = getattr(exchanges, "handoffs", [])
     flags, bad_flags = _readable_flags(review.flags())
     skipped += bad_flags
     if days is not None:
@@ -512,7 +602,8 @@ def build_report(exchanges: list[Exchange], review: ReviewStore, days: int | Non
         exchanges = [x for x in exchanges if x.time >= since]
         flags = [f for f in flags if f.created >= since]
     groups = todo_list(exchanges, flags, review.resolutions())
-    return Report(groups=groups, summary=summarize(exchanges, summary_days, local_day(now)),
+    return Report(groups=groups, summary=summarize(exchanges, summary_days, local_day(now),
+                                                   handoffs=handoffs),
                   flags_open=sum(1 for f in flags if f.status == "open"), skipped=skipped)
 
 

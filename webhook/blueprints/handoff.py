@@ -27,6 +27,7 @@ from flask import (Blueprint, current_app, jsonify, redirect, render_template, r
 
 from trolyao.core.audit import AuditLog
 from trolyao.core.handoff import (CLOSED, MAX_REPLY_CHARS, OPEN_STATES, RETURNED, STAFF_LABEL, TAKEN,
+                                  TAKEN_NOTICE,
                                   WAITING, AlreadyTaken, NotYours, OfficeHours, append_events,
                                   read_events, resume_events, shared_queue, staff_message_event)
 from trolyao.core.protocol import META_KEY
@@ -282,7 +283,10 @@ def transcript(events: list[dict]) -> list[dict]:
                 if sources and target is not None and not target.get("sources"):
                     target["sources"] = sources
                 continue
-            if event.get("text"):
+            if metadata.get("staff") and metadata.get("handoff") == "taken":
+                lines.append({"who": "event", "text": f"{metadata['staff']} đã nhận cuộc trò chuyện",
+                              "at": at})
+            elif event.get("text"):
                 lines.append({"who": "staff" if metadata.get("staff") else "bot",
                               "staff": metadata.get("staff"), "text": event["text"], "at": at})
         elif kind == "pause":
@@ -336,6 +340,8 @@ def _change(conversation: str, do):
 def api_take(conversation: str):
     def do(actor, queue, assistant):
         ticket = queue.take(conversation, actor.id, actor.name)
+        assistant.run(append_events(assistant.agent, conversation,
+                                    [staff_message_event(TAKEN_NOTICE, actor.id, "taken")]))
         waited = round(ticket.taken_at - ticket.queued_at, 1)
         _audit().record(actor.id, "handoff.take", conversation, {"waited_seconds": waited})
     return _change(conversation, do)
