@@ -410,12 +410,52 @@
       setOpen(false, true);
     }
   });
-  restart.addEventListener("click", function () {
-    if (busy) return; // the pending answer belongs to the current conversation
+  function startOver(notice) {
     keep("localStorage", transcriptKey(), null);
     handoff = null; saveHandoff(); showStatus("none");
     sender = newSender(); keep("localStorage", KEY, sender);
-    entries = []; log.textContent = ""; greet(); input.focus();
+    entries = []; log.textContent = "";
+    if (notice) log.appendChild(el("p", { class: "tly-notice", role: "status" }, notice));
+    greet(); input.focus();
+  }
+  // "↺": a new conversation, keeping the old one on the server (deleted after the retention
+  // period), or deleting it there now. Only this browser knows its random sender id, which is
+  // what lets the server accept the deletion (webhook/blueprints/privacy.py).
+  var choice = null;
+  restart.addEventListener("click", function () {
+    if (busy) return; // the pending answer belongs to the current conversation
+    if (choice) { choice.querySelector("button").focus(); return; }
+    choice = el("div", { class: "tly-msg tly-bot tly-choice", role: "group", "aria-label": "Bắt đầu cuộc trò chuyện mới" });
+    choice.appendChild(el("p", {}, "Anh/chị muốn bắt đầu cuộc trò chuyện mới? Nội dung cuộc trò chuyện này được lưu " +
+      "trên máy chủ có thời hạn để cải thiện câu trả lời; anh/chị có thể xóa ngay."));
+    var row = choice.appendChild(el("div", { class: "tly-buttons" }));
+    var erase = row.appendChild(el("button", { type: "button", class: "tly-quick" }, "Xóa cuộc trò chuyện"));
+    var fresh = row.appendChild(el("button", { type: "button", class: "tly-quick" }, "Bắt đầu mới"));
+    var cancel = row.appendChild(el("button", { type: "button", class: "tly-quick" }, "Hủy"));
+    function dismiss() { if (choice && choice.parentNode) choice.parentNode.removeChild(choice); choice = null; }
+    cancel.addEventListener("click", function () { dismiss(); input.focus(); });
+    fresh.addEventListener("click", function () { dismiss(); startOver(); });
+    erase.addEventListener("click", function () {
+      if (busy) return;
+      setBusy(true); erase.disabled = fresh.disabled = true;
+      var code = 0;
+      fetch(apiBase + "/api/conversation/delete", {
+        method: "POST", headers: { "Content-Type": "application/json" }, credentials: "omit",
+        body: JSON.stringify({ sender: sender })
+      }).then(function (response) { code = response.status; return response.json().catch(function () { return {}; }); })
+        .then(function (body) {
+          setBusy(false); dismiss();
+          if (code !== 200 || !body.deleted) throw body;
+          startOver("Đã xóa cuộc trò chuyện trước trên máy chủ.");
+        }).catch(function () {
+          setBusy(false); dismiss();
+          showError("Chưa xóa được cuộc trò chuyện (" + (code ? "lỗi " + code : "không kết nối được máy chủ") +
+                    "). Anh/chị vui lòng bấm ↺ để thử lại sau giây lát.", false);
+        });
+    });
+    log.appendChild(choice);
+    scrollTo(choice);
+    erase.focus();
   });
 
   if (entries.length) entries.forEach(render); else greet();
