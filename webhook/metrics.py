@@ -62,7 +62,7 @@ INDEX_AGE = Gauge("trolyao_index_age_seconds", "Age of the served index version 
 OUTCOME_NAMES = ("answered", "clarified", "declined", "handed_off", "other")
 # Which domain responses (bot/domain/responses.yml) say what happened, most telling first.
 RESPONSE_OUTCOMES = (("utter_hand_off", "handed_off"), ("utter_decline", "declined"),
-                     ("utter_clarify", "clarified"))
+                     ("utter_out_of_scope", "declined"), ("utter_clarify", "clarified"))
 FEEDBACK_RESPONSES = {"utter_feedback_positive": "up", "utter_feedback_negative": "down"}
 
 
