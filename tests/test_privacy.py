@@ -325,3 +325,33 @@ def test_cli_export_delete_and_purge(tmp_path):
     assert [e["action"] for e in entries] == ["privacy.export", "privacy.delete", "retention.purge",
                                               "privacy.export"]
     assert all(e["actor"].startswith("cli") for e in entries)
+
+
+def test_hand_off_records_are_exported_deleted_and_purged(tmp_path):
+    """The hand-off queue's own tables (trolyao/core/handoff.py), found by name."""
+    from trolyao.core.handoff import HandoffQueue
+
+    url = f"sqlite:///{tmp_path / 'handoff.db'}"
+    clock = [NOW.timestamp() - 400 * 86400]
+    queue = HandoffQueue(url, clock=lambda: clock[0])
+    queue.enqueue("u-old", "asked", True)                  # a year ago
+    clock[0] = NOW.timestamp() - 86400
+    for conversation in ("u-mine", "u-other"):
+        queue.enqueue(conversation, "asked", True)
+        queue.take(conversation, "lan", "Nguyễn Thị Lan")
+        queue.reply(conversation, "lan", "Chị gọi 0912 345 678 nhé")
+    queue.close()
+
+    records = HandoffRecords(url)
+    try:
+        exported = records.export(["u-mine"])
+        assert [r["state"] for r in exported["handoff_queue"]] == ["taken"]
+        assert [r["author"] for r in exported["handoff_messages"]] == ["system", "staff"]
+        assert "0912" not in json.dumps(exported, default=str)
+        assert records.delete(["u-mine"]) == 3
+        assert records.export(["u-mine"]) == {"handoff_messages": [], "handoff_queue": []}
+        assert records.purge_before(NOW - timedelta(days=180)) == 1  # u-old's queue entry
+        assert [r["conversation"] for r in records.export(["u-old", "u-other"])["handoff_queue"]] == ["u-other"]
+    finally:
+        records.close()
+    assert HandoffRecords(None).export(["u-mine"]) == {}  # no hand-off database: nothing stored
