@@ -53,6 +53,9 @@ class Channels:
 
     def close(self) -> None:
         self.worker.stop()
+        for sender in self.worker.senders.values():
+            if hasattr(sender, "close"):
+                sender.close()
 
 
 def _plain_messages(text: str, channel: str):

@@ -46,7 +46,8 @@ class ChannelAnswerer:
         conversation = self.assistant.conversation_id(sender)
         if text is None:
             return Answer(conversation, [OutgoingText(NOT_TEXT_REPLY)])
-        text = text.replace("\x00", "")
+        # NUL and lone surrogates (a JSON "\ud800") are not text; the web API refuses them.
+        text = "".join(ch for ch in text if ch != "\x00" and not "\ud800" <= ch <= "\udfff")
         if len(text) > self.max_message_chars:
             return Answer(conversation,
                           [OutgoingText(TOO_LONG_REPLY.format(limit=self.max_message_chars))])
@@ -55,6 +56,9 @@ class ChannelAnswerer:
         except (AssistantNotReady, FutureTimeout, LockError) as exc:
             log.warning("%s: conversation %s not answered (%s); the citizen is asked to "
                         "write again", self.channel, conversation, exc.__class__.__name__)
+            return Answer(conversation, [OutgoingText(BUSY_REPLY)])
+        except Exception:  # a bug must not lose the message: the citizen is told, the log has it
+            log.exception("%s: conversation %s: answering failed", self.channel, conversation)
             return Answer(conversation, [OutgoingText(BUSY_REPLY)])
         messages = channel_messages(reply.messages, self.text_limit)
         return Answer(conversation, messages or [OutgoingText(BUSY_REPLY)])

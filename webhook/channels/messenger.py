@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 
 import requests
@@ -127,8 +128,9 @@ def blueprint(config: MessengerConfig, answerer: ChannelAnswerer, outbox: Outbox
         if not signature_ok(config.app_secret, body, request.headers):
             log.warning("messenger webhook: missing or wrong signature refused")
             return json_error(401, "bad_signature", "X-Hub-Signature-256 does not match")
-        payload = request.get_json(silent=True)
-        if payload is None:
+        try:
+            payload = json.loads(body)
+        except (ValueError, RecursionError):
             return json_error(400, "invalid_json", "body is not JSON")
         for sender, text, event_id in events(payload):
             if event_id and not outbox.first_seen(f"{CHANNEL}:{event_id}"):

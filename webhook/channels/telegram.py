@@ -107,6 +107,8 @@ class TelegramSender:
     def close(self) -> None:
         if self._bot is not None and self._loop is not None:
             self._loop.run_until_complete(self._bot.session.close())
+            self._loop.close()
+            self._bot = self._loop = None
 
 
 def blueprint(config: TelegramConfig, answerer: ChannelAnswerer, outbox: Outbox, wake) -> Blueprint:
