@@ -68,6 +68,8 @@ def test_citizen_and_staff_in_two_browsers(chromium, live_server, assistant, liv
         staff.get_by_role("button", name="Nhận cuộc trò chuyện").click()
         expect(staff.locator(f'#list-mine button[data-conversation="{conversation}"]')).to_be_visible()
         expect(status).to_have_text("Cán bộ hỗ trợ đang trò chuyện với anh/chị.")
+        expect(staff.get_by_role("button", name="Nhận cuộc trò chuyện")).to_be_hidden()
+        expect(staff.locator("#transcript")).to_contain_text("Nguyễn Thị Lan đã nhận cuộc trò chuyện")
 
         watch_staff_messages(citizen)
         staff.get_by_label("Trả lời người dân").fill(STAFF_REPLY)

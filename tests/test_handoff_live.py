@@ -174,3 +174,15 @@ def test_staff_pages_refuse_strangers_and_bad_requests(app, live_handoff):
     assert admin.get("/admin/handoff/api/queue", headers=headers).get_json()["me"]["id"] == "admin"
     assert admin.post("/admin/handoff/api/conversations/u-csrf-check/close", headers=headers,
                       json={}).status_code == 200  # admins may close anybody's
+
+
+def test_the_second_failure_in_a_row_queues_the_conversation(app, assistant, settings, live_handoff):
+    citizen = app.test_client()
+    sender = f"web-{uuid.uuid4().hex}"
+    first = say(citizen, sender, "asdkj qwe zxc")
+    assert "handoff" not in first  # the first failure asks again
+    second = say(citizen, sender, "xyz abc uvw")
+    assert second["handoff"] is True and "cán bộ hỗ trợ" in second["messages"][0]["text"]
+    ticket = shared_queue(settings).get(assistant.conversation_id(sender))
+    assert ticket.state == "waiting" and ticket.reason == "failed_twice"
+    shared_queue(settings).end(ticket.conversation, "staff:test", "closed")

@@ -439,11 +439,12 @@ def shared_queue(settings) -> HandoffQueue:
 TAKEN_NOTICE = f"{STAFF_LABEL} đã tiếp nhận cuộc trò chuyện và sẽ trả lời anh/chị tại đây."
 
 
-def staff_message_event(text: str, staff: str, marker: str = "reply") -> BotUttered:
+def staff_message_event(text: str, staff: str, marker: str = "reply", name: str = "") -> BotUttered:
     """A staff message as Rasa stores bot messages, marked so reports and transcripts tell
     staff from the assistant: metadata.handoff "taken" (the notice when staff take the
     conversation: waiting time) or "reply" (time to the first staff reply)."""
-    return BotUttered(redact(text), data={}, metadata={"staff": staff, "handoff": marker})
+    metadata = {"staff": staff, "handoff": marker, **({"staff_name": name} if name else {})}
+    return BotUttered(redact(text), data={}, metadata=metadata)
 
 
 def resume_events() -> list:

@@ -284,11 +284,13 @@ def transcript(events: list[dict]) -> list[dict]:
                     target["sources"] = sources
                 continue
             if metadata.get("staff") and metadata.get("handoff") == "taken":
-                lines.append({"who": "event", "text": f"{metadata['staff']} đã nhận cuộc trò chuyện",
+                who = metadata.get("staff_name") or metadata["staff"]
+                lines.append({"who": "event", "text": f"{who} đã nhận cuộc trò chuyện",
                               "at": at})
             elif event.get("text"):
                 lines.append({"who": "staff" if metadata.get("staff") else "bot",
-                              "staff": metadata.get("staff"), "text": event["text"], "at": at})
+                              "staff": metadata.get("staff_name") or metadata.get("staff"),
+                              "text": event["text"], "at": at})
         elif kind == "pause":
             lines.append({"who": "event", "text": "Chuyển cho cán bộ (trợ lý ảo tạm dừng)", "at": at})
         elif kind == "resume":
@@ -341,7 +343,7 @@ def api_take(conversation: str):
     def do(actor, queue, assistant):
         ticket = queue.take(conversation, actor.id, actor.name)
         assistant.run(append_events(assistant.agent, conversation,
-                                    [staff_message_event(TAKEN_NOTICE, actor.id, "taken")]))
+                                    [staff_message_event(TAKEN_NOTICE, actor.id, "taken", actor.name)]))
         waited = round(ticket.taken_at - ticket.queued_at, 1)
         _audit().record(actor.id, "handoff.take", conversation, {"waited_seconds": waited})
     return _change(conversation, do)
@@ -368,7 +370,7 @@ def api_reply(conversation: str):
     def do(actor, queue, assistant):
         message = queue.reply(conversation, actor.id, text)
         assistant.run(append_events(assistant.agent, conversation,
-                                    [staff_message_event(message["text"], actor.id)]))
+                                    [staff_message_event(message["text"], actor.id, "reply", actor.name)]))
         _audit().record(actor.id, "handoff.reply", conversation, {"chars": len(text)})
         return {"message": {"id": message["id"], "text": message["text"]}}
     return _change(conversation, do)

@@ -323,12 +323,13 @@
     if (!handoff) { handoff = { after: 0 }; saveHandoff(); }
     if (polling) return;
     polling = true;
-    var mine = sender;
+    var mine = sender, first = true; // the first request answers at once (the state to show)
     (function next(delay) {
       setTimeout(function () {
         if (mine !== sender || !handoff) { polling = false; return; }
-        var code = 0;
-        fetch(apiBase + "/api/handoff/updates?wait=1&sender=" + encodeURIComponent(sender) + "&after=" + (handoff.after || 0),
+        var code = 0, wait = first ? "0" : "1";
+        first = false;
+        fetch(apiBase + "/api/handoff/updates?wait=" + wait + "&sender=" + encodeURIComponent(sender) + "&after=" + (handoff.after || 0),
               { credentials: "omit", cache: "no-store" }).then(function (response) {
           code = response.status;
           return response.json();
