@@ -9,6 +9,7 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pg_support
 import pytest
 
 from trolyao.core.handoff import (CLOSED, RETURNED, TAKEN, WAITING, AlreadyTaken, ConfigError,
@@ -157,36 +158,31 @@ def test_redis_pub_sub_wakes_the_other_worker_at_once(db_url, redis_server):
 
 @pytest.fixture()
 def redis_server(tmp_path):
-    import shutil
-    import socket
-    import subprocess
+    with pg_support.redis_server(tmp_path) as url:
+        yield url
 
-    import redis
 
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed: `make test` installs it (Debian redis-server)")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no", "--dir", str(tmp_path)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(host="127.0.0.1", port=port)
-    deadline = time.monotonic() + 20
-    while True:
+def test_one_taker_and_restart_on_postgresql(postgres):
+    """The same race on PostgreSQL (the queue beside the conversations of a multi-machine setup)."""
+    url = pg_support.new_database(postgres, "handoff")
+    workers = [HandoffQueue(url) for _ in range(2)]  # both create the tables at start-up
+    workers[0].enqueue("u-pg", "asked", True)
+    outcomes = []
+    start = threading.Barrier(6)
+
+    def press(i):
+        start.wait()
         try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail("redis-server did not start")
-            time.sleep(0.1)
-    client.close()
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait(10)
+            workers[i % 2].take("u-pg", f"staff:s{i}", f"Cán bộ {i}")
+            outcomes.append("won")
+        except AlreadyTaken:
+            outcomes.append("refused")
+    threads = [threading.Thread(target=press, args=(i,)) for i in range(6)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert sorted(outcomes) == ["refused"] * 5 + ["won"]
+    [w.close() for w in workers]
+    assert HandoffQueue(url).get("u-pg").state == TAKEN  # a restarted worker sees it
 
 
 # ---------------------------------------------------------------- staff accounts

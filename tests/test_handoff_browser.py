@@ -1,8 +1,9 @@
 """Live hand-off in real headless Chromium, two browser profiles against the real server: a
-citizen asks for a person in the widget; a staff member signs in to /admin/handoff, takes the
-conversation and replies; the reply shows in the citizen's widget within 2 s and survives a
-reload; the citizen answers; staff return the conversation and the bot answers the next
-question. Screenshots of both sides go to test-artifacts/."""
+citizen gives an answer a 👎 and asks for a person with the button the widget then offers; a
+staff member signs in to /admin/handoff, takes the conversation and replies; the reply shows in
+the citizen's widget within 2 s and survives a reload; the citizen answers; staff return the
+conversation to the assistant and the bot answers the next question. Screenshots of both sides
+go to test-artifacts/."""
 from __future__ import annotations
 
 import re
@@ -47,8 +48,14 @@ def test_citizen_and_staff_in_two_browsers(chromium, live_server, assistant, liv
         citizen = watched_page(citizen_context, problems, timeout_ms=60_000)
         citizen.goto(live_server + "/")
         citizen.get_by_role("button", name="Hỏi trợ lý ảo").click()
-        asked = ask(citizen, "cho tôi gặp cán bộ")
-        assert asked["handoff"] is True
+        assert ask(citizen, "Đăng ký tạm trú online thế nào?")["sources"]
+        # 👎 on the answer: the thanks offer a person, one click away.
+        with citizen.expect_response(re.compile(r"/api/chat$")):
+            widget(citizen).get_by_role("button", name="👎 Chưa").click()
+        with citizen.expect_response(re.compile(r"/api/chat$")) as response_info:
+            widget(citizen).get_by_role("button", name="Gặp cán bộ hỗ trợ").click()
+        asked = response_info.value.json()
+        assert asked["intent"]["name"] == "request_human" and asked["handoff"] is True
         status = widget(citizen).locator(".tly-status")
         expect(status).to_contain_text("Đang chờ cán bộ hỗ trợ (anh/chị ở vị trí số 1)")
         sender = citizen.evaluate("() => localStorage.getItem('trolyao.sender')")
@@ -64,7 +71,7 @@ def test_citizen_and_staff_in_two_browsers(chromium, live_server, assistant, liv
             staff.get_by_role("button", name="Đăng nhập").click()
         expect(staff.locator("#me")).to_have_text("Nguyễn Thị Lan")
         staff.locator(f'#list-waiting button[data-conversation="{conversation}"]').click()
-        expect(staff.locator("#transcript")).to_contain_text("cho tôi gặp cán bộ")
+        expect(staff.locator("#transcript")).to_contain_text("Tôi muốn gặp cán bộ hỗ trợ")
         staff.get_by_role("button", name="Nhận cuộc trò chuyện").click()
         expect(staff.locator(f'#list-mine button[data-conversation="{conversation}"]')).to_be_visible()
         expect(status).to_have_text("Cán bộ hỗ trợ đang trò chuyện với anh/chị.")
