@@ -251,3 +251,58 @@ def test_long_answer_split_at_the_limit_between_paragraphs():
     assert len(pieces) > 1 and all(len(p) <= 2000 for p in pieces)
     assert all(p.startswith("Đoạn ") for p in pieces)  # cut between paragraphs, not words
     assert re.sub(r"\s", "", "".join(pieces)) == re.sub(r"\s", "", "".join(paragraphs))
+
+
+# ---------------------------------------------------------------- tokens across workers
+def test_workers_refreshing_at_once_spend_the_refresh_token_once(fake, tmp_path):
+    """Two gunicorn workers find the token expired together: one refreshes, the other reads
+    the new pair from the file (a second refresh with the spent token would be refused)."""
+    import threading
+
+    from channel_support import ZALO_APP_ID, ZALO_APP_SECRET
+    from webhook.channels.config import ZaloConfig
+    from webhook.channels.tokens import ZaloTokens
+
+    config = ZaloConfig(app_id=ZALO_APP_ID, app_secret=ZALO_APP_SECRET, oa_secret_key="x",
+                        token_file=tmp_path / "zalo-token.json",
+                        initial_refresh_token=fake.state.refresh_token,
+                        api_base=fake.url, oauth_base=fake.url)
+    workers = [ZaloTokens(config) for _ in range(4)]  # separate objects, like processes
+    before = len(fake.calls(zalo_api.TOKEN_PATH))
+    got, start = [], threading.Barrier(len(workers))
+
+    def run(tokens):
+        start.wait()
+        got.append(tokens.access_token())
+    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(got) == 4 and len(set(got)) == 1 and got[0] in fake.state.access_tokens
+    assert len(fake.calls(zalo_api.TOKEN_PATH)) == before + 1
+
+
+def test_half_configured_channel_refuses_to_start(tmp_path):
+    import pytest
+
+    from webhook.channels.config import ChannelConfig, ChannelConfigError
+
+    with pytest.raises(ChannelConfigError, match="TROLYAO_ZALO_OA_SECRET_KEY"):
+        ChannelConfig.from_env(tmp_path, {"TROLYAO_ZALO_APP_ID": "1",
+                                          "TROLYAO_ZALO_APP_SECRET": "s"})
+    assert not ChannelConfig.from_env(tmp_path, {}).any
+
+
+# ---------------------------------------------------------------- hand-off replies
+def test_staff_reply_reaches_the_zalo_citizen(web, fake, channel_app, outbox):
+    """Hand-off: a staff member answers a stored conversation id; it goes out through Zalo."""
+    user = new_user()
+    assert post_event(web, zalo_event(user, QUESTION, uuid.uuid4().hex)).status_code == 200
+    delivered_to(fake, outbox, user)
+    channels = channel_app.extensions["channels"]
+    conversation = channel_app.extensions["assistant"].conversation_id(f"zalo:{user}")
+    assert channels.send_text(conversation, "Chào anh/chị, cán bộ **phường** đã nhận câu hỏi.")
+    sends = delivered_to(fake, outbox, user)
+    assert sends[-1].body["message"]["text"] == "Chào anh/chị, cán bộ phường đã nhận câu hỏi."
+    assert not channels.send_text("u-" + "a" * 32, "không có ai")  # not a chat-app conversation

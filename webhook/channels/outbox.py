@@ -24,7 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from prometheus_client import Counter as PromCounter
+
 log = logging.getLogger(__name__)
+
+# On /metrics with the app's other series (the default registry, multiprocess-safe).
+DELIVERIES = PromCounter("trolyao_channel_messages",
+                         "Chat-app messages by channel and outcome (sent, retried, failed)",
+                         ["channel", "outcome"])
 
 STALE_CLAIM_SECONDS = 600.0  # a worker that died while sending: its claim expires
 SEEN_EVENTS_KEEP_SECONDS = 24 * 3600.0
@@ -241,20 +248,24 @@ class DeliveryWorker:
             self._failed(item, f"{exc.__class__.__name__}: {exc}", True)
         else:
             self.outbox.mark_sent(item)
-            self.stats[f"{item.channel}.sent"] += 1
+            self._count(item.channel, "sent")
+
+    def _count(self, channel: str, outcome: str) -> None:
+        self.stats[f"{channel}.{outcome}"] += 1
+        DELIVERIES.labels(channel, outcome).inc()
 
     def _failed(self, item: Item, error: str, transient: bool) -> None:
         attempt = item.attempts + 1
         if transient and attempt < self.max_attempts:
             wait = self.backoff * 2 ** (attempt - 1)
             self.outbox.mark_retry(item, wait, error)
-            self.stats[f"{item.channel}.retried"] += 1
+            self._count(item.channel, "retried")
             log.warning("channel %s: outbox message %d to conversation %s not sent "
                         "(attempt %d of %d: %s); retrying in %.0f s", item.channel, item.id,
                         item.conversation, attempt, self.max_attempts, error, wait)
             return
         self.outbox.mark_failed(item, error)
-        self.stats[f"{item.channel}.failed"] += 1
+        self._count(item.channel, "failed")
         log.error("channel %s: outbox message %d to conversation %s NOT DELIVERED after %d "
                   "attempt(s): %s. It is kept in %s; POST /admin/channels/retry sends it again",
                   item.channel, item.id, item.conversation, attempt, error, self.outbox.path)
