@@ -306,3 +306,24 @@ def test_staff_reply_reaches_the_zalo_citizen(web, fake, channel_app, outbox):
     sends = delivered_to(fake, outbox, user)
     assert sends[-1].body["message"]["text"] == "Chào anh/chị, cán bộ phường đã nhận câu hỏi."
     assert not channels.send_text("u-" + "a" * 32, "không có ai")  # not a chat-app conversation
+
+
+def test_outbox_keeps_citizens_data_only_as_long_as_needed(tmp_path):
+    """Sent answers are deleted a day later; a conversation not seen for the retention period
+    (and one deleted for privacy) leaves nothing behind, not even the chat-app id."""
+    from webhook.channels.outbox import Outbox
+
+    now = [1_000_000.0]
+    box = Outbox(tmp_path / "outbox.db", clock=lambda: now[0])
+    assert stat.S_IMODE(os.stat(tmp_path / "outbox.db").st_mode) == 0o600
+    box.add("zalo", "111", "u-" + "a" * 32, [{"message": {"text": "một"}}])
+    box.add("zalo", "222", "u-" + "b" * 32, [{"message": {"text": "hai"}}])
+    for item in box.claim_due():
+        box.mark_sent(item)
+    now[0] += 2 * 86400
+    assert box.purge(keep_days=180) == 2 and box.rows() == []
+    assert box.recipient_of("u-" + "a" * 32) == ("zalo", "111")  # hand-off can still reply
+    assert box.forget("u-" + "a" * 32) == 1 and box.recipient_of("u-" + "a" * 32) is None
+    now[0] += 181 * 86400
+    box.purge(keep_days=180)
+    assert box.recipient_of("u-" + "b" * 32) is None

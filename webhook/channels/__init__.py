@@ -70,7 +70,8 @@ def init_app(app: Flask, assistant, settings, config: ChannelConfig | None = Non
         return None
     outbox = Outbox(config.delivery.outbox)
     worker = DeliveryWorker(outbox, {}, max_attempts=config.delivery.max_attempts,
-                            backoff=config.delivery.backoff_seconds)
+                            backoff=config.delivery.backoff_seconds,
+                            keep_days=float(getattr(settings, "retention_days", 180) or 180))
     channels = Channels(config=config, outbox=outbox, worker=worker)
     max_chars = settings.max_message_chars
     timeout = config.delivery.timeout_seconds

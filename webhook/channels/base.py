@@ -61,4 +61,7 @@ class ChannelAnswerer:
             log.exception("%s: conversation %s: answering failed", self.channel, conversation)
             return Answer(conversation, [OutgoingText(BUSY_REPLY)])
         messages = channel_messages(reply.messages, self.text_limit)
-        return Answer(conversation, messages or [OutgoingText(BUSY_REPLY)])
+        if not messages and not getattr(reply, "handoff", False):
+            # (During a live hand-off the bot stays silent: the message went to staff.)
+            messages = [OutgoingText(BUSY_REPLY)]
+        return Answer(conversation, messages)

@@ -72,7 +72,14 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_status ON outbox(status, id);
 CREATE TABLE IF NOT EXISTS seen_events (key TEXT PRIMARY KEY, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS recipients (
+    conversation TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    last_at REAL NOT NULL
+);
 """
+SENT_KEEP_SECONDS = 24 * 3600.0  # sent messages are deleted a day later
 
 
 class Outbox:
@@ -98,6 +105,8 @@ class Outbox:
                               (channel, recipient, conversation,
                                json.dumps(body, ensure_ascii=False), now, now)).lastrowid
                    for body in bodies]
+            db.execute("INSERT OR REPLACE INTO recipients (conversation, channel, recipient, "
+                       "last_at) VALUES (?, ?, ?, ?)", (conversation, channel, recipient, now))
             db.execute("COMMIT")
         return ids
 
@@ -179,9 +188,28 @@ class Outbox:
         """(channel, recipient) of the last message to a stored conversation id: where a staff
         member's reply (hand-off) to that conversation must go."""
         with self._connect() as db:
-            row = db.execute("SELECT channel, recipient FROM outbox WHERE conversation = ? "
-                             "ORDER BY id DESC LIMIT 1", (conversation,)).fetchone()
+            row = db.execute("SELECT channel, recipient FROM recipients WHERE conversation = ?",
+                             (conversation,)).fetchone()
         return (row[0], row[1]) if row else None
+
+    def purge(self, keep_days: float) -> int:
+        """Delete sent messages after a day, and everything about a conversation not seen for
+        `keep_days` (TROLYAO_RETENTION_DAYS): the outbox holds answers and chat-app ids."""
+        now = self.clock()
+        old = now - keep_days * 86400
+        with self._connect() as db:
+            count = db.execute("DELETE FROM outbox WHERE (status = 'sent' AND sent_at < ?) "
+                               "OR created < ?", (now - SENT_KEEP_SECONDS, old)).rowcount
+            count += db.execute("DELETE FROM recipients WHERE last_at < ?", (old,)).rowcount
+        return count
+
+    def forget(self, conversation: str) -> int:
+        """Delete what the outbox holds about one conversation (privacy delete)."""
+        with self._connect() as db:
+            count = db.execute("DELETE FROM outbox WHERE conversation = ?", (conversation,)).rowcount
+            count += db.execute("DELETE FROM recipients WHERE conversation = ?",
+                                (conversation,)).rowcount
+        return count
 
 
 Sender = Callable[[str, dict], None]  # (recipient, body); raises SendError
@@ -191,9 +219,13 @@ class DeliveryWorker:
     """One thread per process: sends what is due, retries with growing waits, gives up after
     `max_attempts` (the message stays in the outbox as failed)."""
 
+    PURGE_EVERY_SECONDS = 3600.0
+
     def __init__(self, outbox: Outbox, senders: dict[str, Sender], max_attempts: int = 5,
-                 backoff: float = 2.0, poll: float = 1.0):
+                 backoff: float = 2.0, poll: float = 1.0, keep_days: float = 180.0):
         self.outbox = outbox
+        self.keep_days = keep_days
+        self._purged_at = 0.0
         self.senders = senders
         self.max_attempts = max(1, max_attempts)
         self.backoff = backoff
@@ -220,6 +252,9 @@ class DeliveryWorker:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
+                if time.monotonic() - self._purged_at > self.PURGE_EVERY_SECONDS:
+                    self._purged_at = time.monotonic()
+                    self.outbox.purge(self.keep_days)
                 busy = self.deliver_due()
             except Exception:  # the sender thread must never die (a full disk, a locked file)
                 log.exception("channel delivery loop failed; trying again")
