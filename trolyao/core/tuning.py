@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 
 from trolyao.core import rasa_internals
 from trolyao.core.inprocess_actions import InProcessActionEndpoint
@@ -47,12 +48,12 @@ def set_thread_environment(threads: int) -> None:
 
 
 def limit_threads(threads: int) -> None:
-    try:
-        import torch
-
+    # torch is only there when a sentence-transformers embedder loaded it; importing it here
+    # would cost every worker ~200 MB for nothing with the bundled E5. A torch imported later
+    # reads the OMP/MKL variables set by set_thread_environment.
+    torch = sys.modules.get("torch")
+    if torch is not None:
         torch.set_num_threads(threads)
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
     try:
         import tensorflow as tf
 
