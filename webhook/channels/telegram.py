@@ -15,14 +15,14 @@ import hmac
 import logging
 
 import aiohttp
-from aiogram.bot.api import TelegramAPIServer
+from aiogram.bot.api import TelegramAPIServer, check_token
 from aiogram.types import Update
 from aiogram.utils import exceptions as tg_errors
 from flask import Blueprint, jsonify, request
 from rasa.core.channels.telegram import TelegramInput, TelegramOutput
 
 from webhook.channels.base import ChannelAnswerer
-from webhook.channels.config import TelegramConfig
+from webhook.channels.config import ChannelConfigError, TelegramConfig
 from webhook.channels.formatting import shorten
 from webhook.channels.outbox import Outbox, SendError
 from webhook.security import json_error
@@ -76,6 +76,10 @@ class TelegramSender:
     """Rasa's TelegramOutput (an aiogram Bot) on an event loop owned by the delivery thread."""
 
     def __init__(self, config: TelegramConfig, timeout: float = 10.0):
+        try:
+            check_token(config.token)  # a mistyped token stops the start, not each send
+        except tg_errors.ValidationError as exc:
+            raise ChannelConfigError(f"TROLYAO_TELEGRAM_TOKEN is not a bot token ({exc})") from exc
         self.config = config
         self.timeout = timeout
         self._loop: asyncio.AbstractEventLoop | None = None
