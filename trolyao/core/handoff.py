@@ -235,7 +235,8 @@ class RedisWaiter(LocalWaiter):
     worker on any machine wakes the citizen's waiting request at once."""
     PREFIX = "trolyao:handoff:"
 
-    def __init__(self, client, poll_seconds: float = 2.0):
+    # A reply published between the table read and the subscription is still seen within this.
+    def __init__(self, client, poll_seconds: float = 1.0):
         super().__init__(poll_seconds)
         self.client = client
 
