@@ -294,6 +294,15 @@ def test_half_configured_channel_refuses_to_start(tmp_path):
     assert not ChannelConfig.from_env(tmp_path, {}).any
 
 
+def test_a_typo_in_a_numeric_channel_setting_names_the_variable(tmp_path):
+    import pytest
+
+    from webhook.channels.config import ChannelConfig, ChannelConfigError
+
+    with pytest.raises(ChannelConfigError, match="TROLYAO_CHANNEL_SEND_ATTEMPTS must be a number"):
+        ChannelConfig.from_env(tmp_path, {"TROLYAO_CHANNEL_SEND_ATTEMPTS": "năm"})
+
+
 # ---------------------------------------------------------------- hand-off replies
 def test_staff_reply_reaches_the_zalo_citizen(web, fake, channel_app, outbox):
     """Hand-off: a staff member answers a stored conversation id; it goes out through Zalo."""

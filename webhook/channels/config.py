@@ -21,6 +21,15 @@ def _get(env: Mapping[str, str], name: str, default: str = "") -> str:
     return (env.get(name) or default).strip()
 
 
+def _number(env: Mapping[str, str], name: str, default: str, kind=float):
+    """A numeric setting; a typo stops start-up with the variable's name, not a traceback."""
+    raw = _get(env, name, default)
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ChannelConfigError(f"{name} must be a number, got {raw!r}") from None
+
+
 def _required(env: Mapping[str, str], names: tuple[str, ...], channel: str) -> bool:
     """True if every variable is set, False if none is; a partial set is an error."""
     present = [n for n in names if _get(env, n)]
@@ -56,7 +65,7 @@ class ZaloConfig:
                    initial_refresh_token=_get(env, "TROLYAO_ZALO_REFRESH_TOKEN"),
                    api_base=_get(env, "TROLYAO_ZALO_API_URL", zalo_api.API_BASE).rstrip("/"),
                    oauth_base=_get(env, "TROLYAO_ZALO_OAUTH_URL", zalo_api.OAUTH_BASE).rstrip("/"),
-                   max_event_age=float(_get(env, "TROLYAO_ZALO_MAX_EVENT_AGE", "300")))
+                   max_event_age=_number(env, "TROLYAO_ZALO_MAX_EVENT_AGE", "300"))
 
 
 @dataclass(frozen=True)
@@ -113,8 +122,8 @@ class DeliveryConfig:
     def from_env(cls, env: Mapping[str, str], home: Path) -> "DeliveryConfig":
         return cls(outbox=Path(_get(env, "TROLYAO_CHANNEL_OUTBOX",
                                     str(home / "var" / "channel-outbox.db"))),
-                   max_attempts=max(1, int(_get(env, "TROLYAO_CHANNEL_SEND_ATTEMPTS", "5"))),
-                   backoff_seconds=float(_get(env, "TROLYAO_CHANNEL_RETRY_SECONDS", "2")))
+                   max_attempts=max(1, _number(env, "TROLYAO_CHANNEL_SEND_ATTEMPTS", "5", int)),
+                   backoff_seconds=_number(env, "TROLYAO_CHANNEL_RETRY_SECONDS", "2"))
 
 
 @dataclass(frozen=True)
