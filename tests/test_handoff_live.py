@@ -174,6 +174,12 @@ def test_staff_pages_refuse_strangers_and_bad_requests(app, live_handoff):
     assert admin.get("/admin/handoff/api/queue", headers=headers).get_json()["me"]["id"] == "admin"
     assert admin.post("/admin/handoff/api/conversations/u-csrf-check/close", headers=headers,
                       json={}).status_code == 200  # admins may close anybody's
+    # Signing out ends the session (on the server too) and is audited.
+    assert lan.post("/admin/handoff/logout", data={"csrf": lan.csrf}).status_code == 303
+    assert lan.get("/admin/handoff/api/queue").status_code == 401
+    actions = [e["action"] for e in AuditLog.from_settings(app.config["TROLYAO"]).recent(20)
+               if e["actor"] == "staff:lan"]
+    assert "handoff.sign_out" in actions and "handoff.sign_in" in actions
 
 
 def test_the_second_failure_in_a_row_queues_the_conversation(app, assistant, settings, live_handoff):

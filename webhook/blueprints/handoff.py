@@ -231,7 +231,10 @@ def logout():
     if isinstance(actor, Actor) and not _csrf_ok(actor):
         return json_error(403, "csrf", "the page expired; reload /admin/handoff")
     admin_sessions().end(session.get("staff_sid"))
-    session.pop("staff", None), session.pop("staff_sid", None), session.pop("staff_proof", None)
+    if isinstance(actor, Actor) and not actor.admin:
+        _audit().record(actor.id, "handoff.sign_out", "", {})
+    for key in ("staff", "staff_sid", "staff_proof"):
+        session.pop(key, None)
     return redirect(url_for("handoff.page"), code=303)
 
 
