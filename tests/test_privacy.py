@@ -28,7 +28,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from pg_support import redis_server
 from trolyao.core.audit import AuditLog
 from trolyao.core.senders import SenderIds
-from trolyao.staff.privacy import HandoffRecords, Privacy, RetentionSchedule
+from trolyao.staff.privacy import ChannelOutboxRecords, HandoffRecords, Privacy, RetentionSchedule
 from trolyao.staff.review_store import ReviewStore
 
 QUESTION = "Đăng ký tạm trú online thế nào?"
@@ -93,7 +93,8 @@ def test_staff_export_then_delete_everything_about_one_conversation(app, client,
                            ("privacy.delete", conversation, "admin:token"),
                            ("privacy.export", conversation, "admin:token"),
                            ("privacy.export", conversation, "admin:token")]
-    assert entries[0]["detail"] == {"events": 0, "review_flags": 0, "handoff_rows": 0}
+    assert entries[0]["detail"] == {"events": 0, "review_flags": 0, "handoff_rows": 0,
+                                    "channel_outbox_rows": 0}
     listed = client.get("/admin/audit?action=privacy.delete", headers=bearer(settings)).get_json()
     assert listed["entries"][0]["subject"] == conversation
     # The sender continues afterwards as a new conversation.
@@ -355,3 +356,28 @@ def test_hand_off_records_are_exported_deleted_and_purged(tmp_path):
     finally:
         records.close()
     assert HandoffRecords(None).export(["u-mine"]) == {}  # no hand-off database: nothing stored
+
+
+def test_the_chat_apps_outbox_is_exported_deleted_and_purged(tmp_path, monkeypatch, settings):
+    """What webhook/channels/outbox.py keeps about a Zalo conversation goes with it."""
+    from webhook.channels.outbox import Outbox
+
+    path = tmp_path / "channel-outbox.db"
+    clock = [NOW.timestamp() - 300 * 86400]
+    outbox = Outbox(path, clock=lambda: clock[0])
+    outbox.add("zalo", "zalo-user-old", "u-old", [{"text": "trả lời cũ"}])
+    clock[0] = NOW.timestamp() - 3600
+    outbox.add("zalo", "zalo-user-1", "u-mine", [{"text": "trả lời 1"}, {"text": "trả lời 2"}])
+    outbox.add("zalo", "zalo-user-2", "u-other", [{"text": "trả lời khác"}])
+    monkeypatch.setenv("TROLYAO_CHANNEL_OUTBOX", str(path))
+    records = ChannelOutboxRecords.from_settings(settings)
+    try:
+        exported = records.export(["u-mine"])
+        assert [json.loads(r["body"])["text"] for r in exported["outbox"]] == ["trả lời 1", "trả lời 2"]
+        assert [r["recipient"] for r in exported["recipients"]] == ["zalo-user-1"]
+        assert records.delete(["u-mine"]) == 3
+        assert outbox.recipient_of("u-mine") is None and outbox.recipient_of("u-other")
+        assert records.purge_before(NOW - timedelta(days=180)) == 2  # u-old's message and id
+        assert outbox.recipient_of("u-old") is None and outbox.recipient_of("u-other")
+    finally:
+        records.close()

@@ -7,6 +7,8 @@ Where a conversation leaves traces:
 - the review store (`var/review.db`): notes staff flagged on an exchange;
 - the hand-off tables (`handoff_*`, trolyao/core/handoff.py) when live hand-off is used:
   the queue entry and the staff's messages;
+- the chat apps' outbox (`var/channel-outbox.db`, webhook/channels/outbox.py): answers not
+  yet sent or sent in the last day, and the chat-app id of the conversation;
 - the audit log (trolyao/core/audit.py): who exported or deleted what, when. It keeps the
   conversation id and counts only, no message, and is never purged or deleted: it is the
   proof that a request was carried out.
@@ -23,10 +25,11 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlparse
@@ -43,7 +46,7 @@ from trolyao.staff.review_store import ReviewStore
 
 log = logging.getLogger(__name__)
 
-__all__ = ["HandoffRecords", "Privacy", "RetentionSchedule", "privacy_for_settings", "retention_cutoff"]
+__all__ = ["ChannelOutboxRecords", "HandoffRecords", "Privacy", "RetentionSchedule", "privacy_for_settings", "retention_cutoff"]
 
 DAY_SECONDS = 24 * 3600
 
@@ -68,6 +71,10 @@ class HandoffRecords:
     def __init__(self, url: str | None):
         self.engine = sa.create_engine(url) if url else None
 
+    @staticmethod
+    def wanted(name: str) -> bool:
+        return name.startswith("handoff")
+
     @classmethod
     def from_settings(cls, settings) -> "HandoffRecords":
         explicit = getattr(settings, "handoff_store", "")
@@ -82,7 +89,7 @@ class HandoffRecords:
     def _tables(self) -> list[sa.Table]:
         if self.engine is None:
             return []
-        names = [n for n in sa.inspect(self.engine).get_table_names() if n.startswith("handoff")]
+        names = [n for n in sa.inspect(self.engine).get_table_names() if self.wanted(n)]
         metadata = sa.MetaData()
         tables = [sa.Table(n, metadata, autoload_with=self.engine) for n in sorted(names)]
         return [t for t in tables if "conversation" in t.c]
@@ -121,6 +128,24 @@ class HandoffRecords:
             self.engine.dispose()
 
 
+class ChannelOutboxRecords(HandoffRecords):
+    """The chat apps' outbox (webhook/channels/outbox.py, a SQLite file): answers waiting to
+    be sent or sent in the last day, and the chat-app id of each conversation. Read by table
+    name like the hand-off tables; it purges itself too, the purge here covers the CLI."""
+
+    TIME_COLUMNS = ("created", "last_at")
+
+    @staticmethod
+    def wanted(name: str) -> bool:
+        return name in ("outbox", "recipients")
+
+    @classmethod
+    def from_settings(cls, settings) -> "ChannelOutboxRecords":
+        # Same place as webhook/channels/config.py DeliveryConfig (read there from the environment).
+        path = Path(os.environ.get("TROLYAO_CHANNEL_OUTBOX") or Path(settings.home) / "var" / "channel-outbox.db")
+        return cls(f"sqlite:///{path}" if path.exists() else None)
+
+
 @contextmanager
 def _nothing():
     yield None
@@ -135,17 +160,19 @@ class Privacy:
     audit: AuditLog
     handoff: HandoffRecords
     retention_days: int = 180
+    outbox: HandoffRecords = field(default_factory=lambda: ChannelOutboxRecords(None))
 
     @classmethod
     def for_store(cls, settings, tracker_store) -> "Privacy":
         """Over the given conversation store (the running assistant's, or `opened_store`)."""
         return cls(tracker_store, SenderIds.for_settings(settings), ReviewStore.for_settings(settings),
                    AuditLog.from_settings(settings), HandoffRecords.from_settings(settings),
-                   settings.retention_days)
+                   settings.retention_days, ChannelOutboxRecords.from_settings(settings))
 
     def close(self) -> None:
         self.audit.close()
         self.handoff.close()
+        self.outbox.close()
 
     def conversation_ids(self, sender: str) -> list[str]:
         """The id the conversation is stored under, and the sender id itself when it differs
@@ -161,11 +188,13 @@ class Privacy:
         events = [e for cid in ids for e in retention.events(self.tracker_store, cid)]
         flags = self.review.flags_of(ids)
         handoff = self.handoff.export(ids)
+        outbox = self.outbox.export(ids)
         feedback = [{"value": e.get("value"), "at": _iso(e.get("timestamp"))} for e in events
                     if e.get("event") == "slot" and e.get("name") == "feedback" and e.get("value")]
         self.audit.record(actor, "privacy.export", ids[0],
                           {"events": len(events), "review_flags": len(flags),
-                           "handoff_rows": sum(len(v) for v in handoff.values())})
+                           "handoff_rows": sum(len(v) for v in handoff.values()),
+                           "channel_outbox_rows": sum(len(v) for v in outbox.values())})
         return {
             "conversation_id": ids[0],
             "exported_at": datetime.now(timezone.utc).isoformat(),
@@ -177,13 +206,15 @@ class Privacy:
             "events": events,
             "review_flags": [_flag_dict(f) for f in flags],
             "handoff": handoff,
+            "channel_outbox": outbox,
         }
 
     def delete(self, sender: str, actor: str) -> dict:
         ids = self.conversation_ids(sender)
         counts = {"events": sum(retention.delete_conversation(self.tracker_store, cid) for cid in ids),
                   "review_flags": self.review.delete_flags_of(ids),
-                  "handoff_rows": self.handoff.delete(ids)}
+                  "handoff_rows": self.handoff.delete(ids),
+                  "channel_outbox_rows": self.outbox.delete(ids)}
         self.audit.record(actor, "privacy.delete", ids[0], counts)
         return {"conversation_id": ids[0], "deleted": counts}
 
@@ -198,7 +229,8 @@ class Privacy:
                   "conversation_events": conversations.events,
                   "conversations": conversations.conversations,
                   **self.review.purge_before(cutoff),
-                  "handoff_rows": self.handoff.purge_before(cutoff)}
+                  "handoff_rows": self.handoff.purge_before(cutoff),
+                  "channel_outbox_rows": self.outbox.purge_before(cutoff)}
         self.audit.record(actor, "retention.purge", "", counts)
         return counts
 
