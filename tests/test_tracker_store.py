@@ -3,13 +3,11 @@ Redis for several workers), and the follow-up question still knows the service a
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 
 import pytest
+
+from pg_support import free_port, redis_server
 
 pytestmark = pytest.mark.slow
 
@@ -37,36 +35,8 @@ def start_assistant(settings, rasa_model, knowledge_index):
 @pytest.fixture()
 def redis_url(tmp_path):
     """A real redis-server on a free local port, without persistence, for this test only."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed: `make test` installs it (Debian redis-server)")
-    port = free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no", "--dir", str(tmp_path)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import redis
-
-    client = redis.Redis(host="127.0.0.1", port=port)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail(f"redis-server did not start on port {port}")
-            time.sleep(0.1)
-    client.close()
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait(timeout=10)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    with redis_server(tmp_path) as url:
+        yield url
 
 
 def user_texts(events: list[dict]) -> list[str]:
