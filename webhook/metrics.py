@@ -32,7 +32,7 @@ from prometheus_client import (CONTENT_TYPE_PLAIN_0_0_4, REGISTRY, CollectorRegi
                                Histogram, disable_created_metrics, generate_latest,
                                multiprocess)
 
-from webhook.security import check_bearer, json_error, too_many_attempts
+from webhook.security import refuse_without_bearer
 
 bp = Blueprint("metrics", __name__)
 
@@ -193,16 +193,11 @@ def metrics_token() -> str:
 
 @bp.get("/metrics")
 def metrics():
-    token = metrics_token()
-    if not token:
-        return json_error(404, "not_found",
-                          "metrics are disabled (set TROLYAO_METRICS_TOKEN or TROLYAO_ADMIN_TOKEN)")
-    result = check_bearer(token)
-    if result == "limited":
-        return too_many_attempts()
-    if result != "ok":
-        return json_error(401, "unauthorized", "missing or wrong bearer token",
-                          WWW_Authenticate='Bearer realm="trolyao-metrics"')
+    refused = refuse_without_bearer(
+        metrics_token(), "trolyao-metrics",
+        "metrics are disabled (set TROLYAO_METRICS_TOKEN or TROLYAO_ADMIN_TOKEN)")
+    if refused is not None:
+        return refused
     # Versions are read now too: a worker that answered nothing since a re-index is current.
     _state("version_gauges", VersionGauges).refresh(current_app.extensions.get("assistant"))
     # Text format 0.0.4: every Prometheus version reads it (our names are plain ASCII).

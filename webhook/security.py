@@ -222,21 +222,29 @@ def too_many_attempts():
                       Retry_After=str(seconds))
 
 
+def refuse_without_bearer(token: str, realm: str, disabled_message: str):
+    """None when the request carries `token` as its bearer token, else the error to return:
+    404 when no token is configured (the endpoint is off), 429 after too many wrong tries,
+    401 otherwise."""
+    if not token:
+        return json_error(404, "not_found", disabled_message)
+    result = check_bearer(token)
+    if result == "limited":
+        return too_many_attempts()
+    if result != "ok":
+        return json_error(401, "unauthorized", "missing or wrong bearer token",
+                          WWW_Authenticate=f'Bearer realm="{realm}"')
+    return None
+
+
 def admin_required(view):
     """Bearer TROLYAO_ADMIN_TOKEN; admin endpoints do not exist when no token is configured.
     Wrong tokens are counted (FailedTokens): too many get 429 instead of 401."""
     @wraps(view)
     def wrapper(*args, **kwargs):
-        token = admin_token()
-        if not token:
-            return json_error(404, "not_found", "admin endpoints are disabled (no TROLYAO_ADMIN_TOKEN)")
-        result = check_bearer(token)
-        if result == "limited":
-            return too_many_attempts()
-        if result != "ok":
-            return json_error(401, "unauthorized", "missing or wrong bearer token",
-                              WWW_Authenticate='Bearer realm="trolyao-admin"')
-        return view(*args, **kwargs)
+        refused = refuse_without_bearer(admin_token(), "trolyao-admin",
+                                        "admin endpoints are disabled (no TROLYAO_ADMIN_TOKEN)")
+        return refused if refused is not None else view(*args, **kwargs)
     return wrapper
 
 

@@ -23,13 +23,20 @@ def _dump(data: dict, out) -> None:
     out.write("\n")
 
 
-def cmd_export(args) -> int:
+def _run(action):
+    """One privacy action on the configured stores; a bad sender id is a one-line error."""
     with privacy_for_settings(runtime.settings()) as privacy:
         try:
-            data = privacy.export(args.sender, _actor())
+            return action(privacy)
         except ValueError as exc:
             error(str(exc))
-            return 2
+            return None
+
+
+def cmd_export(args) -> int:
+    data = _run(lambda privacy: privacy.export(args.sender, _actor()))
+    if data is None:
+        return 2
     if args.output and args.output != "-":
         with open(args.output, "w", encoding="utf-8") as out:
             _dump(data, out)
@@ -41,12 +48,9 @@ def cmd_export(args) -> int:
 
 
 def cmd_delete(args) -> int:
-    with privacy_for_settings(runtime.settings()) as privacy:
-        try:
-            result = privacy.delete(args.sender, _actor())
-        except ValueError as exc:
-            error(str(exc))
-            return 2
+    result = _run(lambda privacy: privacy.delete(args.sender, _actor()))
+    if result is None:
+        return 2
     _dump(result, sys.stdout)
     return 0
 

@@ -156,10 +156,15 @@ def _index_state() -> dict:
 def dashboard():
     report = _report()
     catalog = _catalog()
+
+    def service_name(sid):
+        return service_label(catalog, sid)
+
     response = current_app.make_response(render_template(
         "admin.html", report=report, summary=report.summary, items=report.items[:TODO_ON_PAGE],
         total_items=len(report.items), index=_index_state(), kind_labels=KIND_LABELS,
-        service_name=lambda sid: service_label(catalog, sid),
+        service_name=service_name,
+        chart_tables=admin_charts.chart_tables(report.summary, service_name),
         csrf=csrf_token(), chart_version=int(time.time() // REPORT_TTL_SECONDS)))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -6,6 +6,7 @@ state; text is drawn as paths so the SVG looks the same without the fonts instal
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import matplotlib
 
@@ -135,3 +136,49 @@ def render(name: str, summary: Summary, names) -> bytes:
     if name == "services":
         return top_services(summary, names)
     raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class ChartTable:
+    """A chart's numbers as a table behind "Xem số liệu" (screen readers, people who zoom):
+    the same figures as the SVG, so the page never depends on seeing the picture."""
+    name: str            # one of CHART_NAMES: the image's URL and id
+    alt: str             # the image's short text alternative
+    caption: str
+    columns: tuple[str, ...]   # header row; () = no header row
+    rows: list[tuple]          # (row heading, cell, ...)
+    wide: bool = False
+    empty: str = ""            # said instead of an empty table
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{part / whole * 100:.0f}%" if whole else "—"
+
+
+def chart_tables(summary: Summary, names) -> list[ChartTable]:
+    days, total = len(summary.days), summary.questions
+    feedback = summary.positive + summary.negative
+    target = f"{summary.target * 100:.0f}%"
+    return [
+        ChartTable("per-day", f"Số câu hỏi mỗi ngày trong {days} ngày qua: tổng {total}",
+                   f"Số câu hỏi mỗi ngày ({days} ngày qua, tổng {total})", ("Ngày", "Câu hỏi"),
+                   [(day.strftime("%d/%m/%Y"), count)
+                    for day, count in zip(summary.days, summary.questions_per_day)], wide=True),
+        ChartTable("answered", f"Trả lời được {summary.answered}, từ chối {summary.declined}",
+                   "Trả lời được và từ chối", ("Kết quả", "Câu hỏi", "Tỉ lệ"),
+                   [("Trả lời được", summary.answered, _percent(summary.answered, total)),
+                    ("Từ chối / chưa trả lời", summary.declined,
+                     _percent(summary.declined, total))]),
+        ChartTable("satisfaction",
+                   f"Hài lòng {summary.positive} trên {feedback} phản hồi; mục tiêu {target}",
+                   "Phản hồi của người dân (nút 👍/👎)", (),
+                   [("Hài lòng (👍)", summary.positive),
+                    ("Không hài lòng (👎)", summary.negative),
+                    ("Mức hài lòng", "—" if summary.satisfaction is None
+                     else f"{summary.satisfaction * 100:.0f}%"),
+                    ("Mục tiêu", target)], wide=True),
+        ChartTable("services", "Dịch vụ được hỏi nhiều nhất", "Dịch vụ được hỏi nhiều nhất",
+                   ("Dịch vụ", "Câu hỏi"),
+                   [(names(sid), count) for sid, count in summary.top_services],
+                   empty="Chưa có câu hỏi về dịch vụ nào."),
+    ]

@@ -85,20 +85,16 @@ def init_app(app: Flask, assistant, settings, config: ChannelConfig | None = Non
             outbox, worker.wake)
         app.register_blueprint(zalo.blueprint(channels.zalo))
         channels.names.append(zalo.CHANNEL)
-    if config.messenger:
-        worker.senders[messenger.CHANNEL] = messenger.MessengerSender(config.messenger, timeout)
-        app.register_blueprint(messenger.blueprint(
-            config.messenger,
-            ChannelAnswerer(assistant, messenger.CHANNEL, messenger.TEXT_LIMIT, max_chars),
-            outbox, worker.wake))
-        channels.names.append(messenger.CHANNEL)
-    if config.telegram:
-        worker.senders[telegram.CHANNEL] = telegram.TelegramSender(config.telegram, timeout)
-        app.register_blueprint(telegram.blueprint(
-            config.telegram,
-            ChannelAnswerer(assistant, telegram.CHANNEL, telegram.TEXT_LIMIT, max_chars),
-            outbox, worker.wake))
-        channels.names.append(telegram.CHANNEL)
+    # Messenger and Telegram are wired alike: a sender for the outbox, a webhook blueprint.
+    for module, sender_class, channel_config in (
+            (messenger, messenger.MessengerSender, config.messenger),
+            (telegram, telegram.TelegramSender, config.telegram)):
+        if not channel_config:
+            continue
+        worker.senders[module.CHANNEL] = sender_class(channel_config, timeout)
+        answerer = ChannelAnswerer(assistant, module.CHANNEL, module.TEXT_LIMIT, max_chars)
+        app.register_blueprint(module.blueprint(channel_config, answerer, outbox, worker.wake))
+        channels.names.append(module.CHANNEL)
 
     app.register_blueprint(_admin_blueprint())
     app.extensions["channels"] = channels

@@ -68,47 +68,56 @@ class ZaloConfig:
                    max_event_age=_number(env, "TROLYAO_ZALO_MAX_EVENT_AGE", "300"))
 
 
+class _ChannelFromEnv:
+    """Messenger and Telegram: each field filled from its variable in VARIABLES (an unset
+    optional one keeps the field's default; base URLs lose a trailing slash)."""
+    CHANNEL = ""
+    REQUIRED: tuple[str, ...] = ()
+    VARIABLES: dict[str, str] = {}
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]):
+        """The config, or None when the channel is off (none of REQUIRED set)."""
+        if not _required(env, cls.REQUIRED, cls.CHANNEL):
+            return None
+        values = {name: _get(env, variable) for name, variable in cls.VARIABLES.items()
+                  if _get(env, variable)}
+        for name in ("graph_url", "api_base"):
+            if name in values:
+                values[name] = values[name].rstrip("/")
+        return cls(**values)
+
+
 @dataclass(frozen=True)
-class MessengerConfig:
+class MessengerConfig(_ChannelFromEnv):
     verify_token: str       # chosen by you, typed into the Facebook app's webhook settings
     app_secret: str         # signs the webhook's POSTs (X-Hub-Signature-256)
     page_access_token: str  # sends the answers in the page's name
     graph_url: str = "https://graph.facebook.com/v19.0"
 
+    CHANNEL = "Messenger"
     REQUIRED = ("TROLYAO_MESSENGER_VERIFY", "TROLYAO_MESSENGER_SECRET",
                 "TROLYAO_MESSENGER_PAGE_ACCESS_TOKEN")
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> "MessengerConfig | None":
-        if not _required(env, cls.REQUIRED, "Messenger"):
-            return None
-        return cls(verify_token=_get(env, "TROLYAO_MESSENGER_VERIFY"),
-                   app_secret=_get(env, "TROLYAO_MESSENGER_SECRET"),
-                   page_access_token=_get(env, "TROLYAO_MESSENGER_PAGE_ACCESS_TOKEN"),
-                   graph_url=_get(env, "TROLYAO_MESSENGER_GRAPH_URL",
-                                  "https://graph.facebook.com/v19.0").rstrip("/"))
+    VARIABLES = {"verify_token": "TROLYAO_MESSENGER_VERIFY", "app_secret": "TROLYAO_MESSENGER_SECRET",
+                 "page_access_token": "TROLYAO_MESSENGER_PAGE_ACCESS_TOKEN",
+                 "graph_url": "TROLYAO_MESSENGER_GRAPH_URL"}
 
 
 @dataclass(frozen=True)
-class TelegramConfig:
+class TelegramConfig(_ChannelFromEnv):
     token: str          # from @BotFather
     secret_token: str   # given to setWebhook; Telegram echoes it in X-Telegram-Bot-Api-Secret-Token
     webhook_url: str = ""  # https://…/webhooks/telegram/webhook (README: the setWebhook call)
     bot_name: str = ""
     api_base: str = "https://api.telegram.org"
 
+    CHANNEL = "Telegram"
     REQUIRED = ("TROLYAO_TELEGRAM_TOKEN", "TROLYAO_TELEGRAM_SECRET")
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> "TelegramConfig | None":
-        if not _required(env, cls.REQUIRED, "Telegram"):
-            return None
-        return cls(token=_get(env, "TROLYAO_TELEGRAM_TOKEN"),
-                   secret_token=_get(env, "TROLYAO_TELEGRAM_SECRET"),
-                   webhook_url=_get(env, "TROLYAO_TELEGRAM_WEBHOOK_URL"),
-                   bot_name=_get(env, "TROLYAO_TELEGRAM_BOT_NAME"),
-                   api_base=_get(env, "TROLYAO_TELEGRAM_API_URL",
-                                 "https://api.telegram.org").rstrip("/"))
+    VARIABLES = {"token": "TROLYAO_TELEGRAM_TOKEN", "secret_token": "TROLYAO_TELEGRAM_SECRET",
+                 "webhook_url": "TROLYAO_TELEGRAM_WEBHOOK_URL", "bot_name": "TROLYAO_TELEGRAM_BOT_NAME",
+                 "api_base": "TROLYAO_TELEGRAM_API_URL"}
 
 
 @dataclass(frozen=True)
