@@ -304,6 +304,25 @@ def test_a_typo_in_a_numeric_channel_setting_names_the_variable(tmp_path):
 
 
 # ---------------------------------------------------------------- hand-off replies
+def test_staff_reply_through_the_queue_reaches_the_zalo_citizen(web, fake, channel_app, outbox,
+                                                                live_handoff):
+    """Hand-off end to end on Zalo: the citizen asks for a person, a staff member takes the
+    conversation in the queue and answers; the answer arrives in the citizen's Zalo chat."""
+    user = new_user()
+    assert post_event(web, zalo_event(user, "Tôi muốn gặp cán bộ hỗ trợ",
+                                      uuid.uuid4().hex)).status_code == 200
+    told = " ".join(s.body["message"]["text"] for s in delivered_to(fake, outbox, user))
+    assert "cán bộ" in told.lower()
+    conversation = channel_app.extensions["assistant"].conversation_id(f"zalo:{user}")
+    admin = {"Authorization": f"Bearer {channel_app.config['TROLYAO'].admin_token}"}
+    base = f"/admin/handoff/api/conversations/{conversation}"
+    assert web.post(f"{base}/take", headers=admin, json={}).status_code == 200
+    reply = "Chào anh/chị, tôi là cán bộ phường, anh/chị cần hỗ trợ gì ạ?"
+    assert web.post(f"{base}/reply", headers=admin, json={"text": reply}).status_code == 200
+    assert delivered_to(fake, outbox, user)[-1].body["message"]["text"] == reply
+    web.post(f"{base}/close", headers=admin, json={})
+
+
 def test_staff_reply_reaches_the_zalo_citizen(web, fake, channel_app, outbox):
     """Hand-off: a staff member answers a stored conversation id; it goes out through Zalo."""
     user = new_user()

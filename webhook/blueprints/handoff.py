@@ -374,6 +374,10 @@ def api_reply(conversation: str):
         message = queue.reply(conversation, actor.id, text)
         assistant.run(append_events(assistant.agent, conversation,
                                     [staff_message_event(message["text"], actor.id, "reply", actor.name)]))
+        # A citizen on Zalo/Messenger/Telegram has no widget polling: push the reply there.
+        channels = current_app.extensions.get("channels")
+        if channels is not None:
+            channels.send_text(conversation, message["text"])
         _audit().record(actor.id, "handoff.reply", conversation, {"chars": len(text)})
         return {"message": {"id": message["id"], "text": message["text"]}}
     return _change(conversation, do)
