@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from test_hardening_locks import postgres  # noqa: F401  (a throw-away PostgreSQL server)
+from pg_support import new_database
 
 pytestmark = pytest.mark.slow
 START_TIMEOUT = 420
@@ -137,10 +137,11 @@ def test_two_workers_on_postgresql_lose_nothing(postgres, settings, rasa_model, 
 
     from trolyao.core.senders import SenderIds, sender_key
 
-    with serve(tmp_path, TROLYAO_TRACKER_STORE=postgres) as running:
+    database = new_database(postgres)  # the session's throw-away server (conftest)
+    with serve(tmp_path, TROLYAO_TRACKER_STORE=database) as running:
         senders, jobs = send_concurrently(running["base"], uuid.uuid4().hex[:6])
     ids = SenderIds(sender_key(settings.home))
-    engine = sa.create_engine(postgres)
+    engine = sa.create_engine(database)
     try:
         with engine.connect() as connection:
             for sender in senders:
