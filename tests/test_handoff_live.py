@@ -162,6 +162,10 @@ def test_staff_pages_refuse_strangers_and_bad_requests(app, live_handoff):
     no_csrf = lan.post("/admin/handoff/api/conversations/u-csrf-check/take", json={})
     assert no_csrf.status_code == 403 and queue.get("u-csrf-check").state == "waiting"
     assert act(lan, "u-never-queued", "take").status_code == 404
+    # Who asks is checked before what they sent: a stranger learns nothing from the body rules.
+    unsigned = app.test_client().post("/admin/handoff/api/conversations/u-csrf-check/reply",
+                                      json={"text": ""})
+    assert unsigned.status_code == 401 and "Bearer" in unsigned.headers["WWW-Authenticate"]
     assert act(lan, "u-csrf-check", "take").status_code == 200
     assert act(lan, "u-csrf-check", "reply", text="  ").status_code == 400
     assert act(lan, "u-csrf-check", "reply", text="x" * 2001).status_code == 400

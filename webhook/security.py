@@ -340,7 +340,8 @@ def csrf_token() -> str:
 def csrf_ok() -> bool:
     if bearer_token_matches(admin_token()):  # not a browser session: nothing to forge
         return True
-    given = request.form.get("csrf", "")
+    # A form field from the admin pages, or a header from their scripts (JSON bodies).
+    given = request.form.get("csrf", "") or request.headers.get("X-CSRF-Token", "")
     expected = session.get("csrf", "")
     return bool(given) and bool(expected) and hmac.compare_digest(given, expected)
 

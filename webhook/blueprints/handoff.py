@@ -137,7 +137,8 @@ def _api_actor():
     if actor == "limited":
         return None, too_many_attempts()
     if actor is None:
-        return None, json_error(401, "unauthorized", "sign in at /admin/handoff first")
+        return None, json_error(401, "unauthorized", "sign in at /admin/handoff first",
+                                WWW_Authenticate='Bearer realm="trolyao-admin"')
     if request.method == "POST" and not _csrf_ok(actor):
         return None, json_error(403, "csrf", "the page expired; reload /admin/handoff")
     return actor, None
@@ -366,6 +367,9 @@ def _reply_text():
 
 @bp.post("/admin/handoff/api/conversations/<conversation>/reply")
 def api_reply(conversation: str):
+    _, refused = _api_actor()  # who asks is checked before what they sent (401 before 400)
+    if refused:
+        return refused
     text, refused = _reply_text()
     if refused:
         return refused
