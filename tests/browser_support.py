@@ -1,6 +1,8 @@
 """Browser-test plumbing shared by the widget, admin and accessibility tests."""
 from __future__ import annotations
 
+import re
+
 
 def watched_page(context, problems: list[str], timeout_ms: int = 30_000,
                  ignore: tuple[str, ...] = ()):
@@ -17,3 +19,11 @@ def watched_page(context, problems: list[str], timeout_ms: int = 30_000,
 def widget(page):
     """The widget's host element on a portal page."""
     return page.locator("#trolyao-widget")
+
+
+def ask(page, text: str) -> dict:
+    """Type a question, press Enter, return the API's JSON reply the widget received."""
+    with page.expect_response(re.compile(r"/api/chat$")) as response_info:
+        page.get_by_label("Câu hỏi của anh/chị").fill(text)
+        page.get_by_label("Câu hỏi của anh/chị").press("Enter")
+    return response_info.value.json()

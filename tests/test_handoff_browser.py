@@ -11,19 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_support import watched_page, widget
+from browser_support import ask, watched_page, widget
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 STAFF_REPLY = "Chào anh/chị, tôi là cán bộ phường. Anh/chị cần làm lý lịch tư pháp cho ai ạ?"
-
-
-def ask(page, text: str) -> dict:
-    with page.expect_response(re.compile(r"/api/chat$")) as response_info:
-        page.get_by_label("Câu hỏi của anh/chị").fill(text)
-        page.get_by_label("Câu hỏi của anh/chị").press("Enter")
-    return response_info.value.json()
 
 
 def watch_staff_messages(page) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_support import watched_page, widget
+from browser_support import ask, watched_page, widget
 
 from trolyao.core.audit import AuditLog
 
@@ -25,13 +25,6 @@ def page(chromium, live_server):
     yield page
     context.close()
     assert not problems, problems
-
-
-def ask(page, text: str) -> dict:
-    with page.expect_response(re.compile(r"/api/chat$")) as response_info:
-        page.get_by_label("Câu hỏi của anh/chị").fill(text)
-        page.get_by_label("Câu hỏi của anh/chị").press("Enter")
-    return response_info.value.json()
 
 
 def stored_sender(page) -> str:

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from browser_support import watched_page, widget
+from browser_support import ask, watched_page, widget
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -37,14 +37,6 @@ def open_page(chromium):
     for context in contexts:
         context.close()
     assert not problems, problems
-
-
-def ask(page, text: str) -> dict:
-    """Type a question, press Enter, return the API's JSON reply the widget received."""
-    with page.expect_response(re.compile(r"/api/chat$")) as response_info:
-        page.get_by_label("Câu hỏi của anh/chị").fill(text)
-        page.get_by_label("Câu hỏi của anh/chị").press("Enter")
-    return response_info.value.json()
 
 
 def bot_messages(page):

@@ -93,9 +93,10 @@ def _answer(render):
                           Retry_After="5")
     # Logs name the conversation by its stored (hashed) id; debug logs show what citizens ask
     # (the log record factory redacts personal data).
-    observability.note_sender(assistant.conversation_id(sender))
+    conversation = assistant.conversation_id(sender)
+    observability.note_sender(conversation)
     if log.isEnabledFor(logging.DEBUG):
-        log.debug("message from %s: %s", assistant.conversation_id(sender), message)
+        log.debug("message from %s: %s", conversation, message)
     started = time.perf_counter()
     try:
         reply = assistant.chat(sender, message)
