@@ -86,17 +86,19 @@ class BM25:
         self.avg_len = (sum(self.lengths) / self.n) if self.n else 1.0
         self.idf = {t: self._idf(len(p)) for t, p in self.postings.items()}
         self.max_idf = self._idf(0)
+        # Each posting's contribution computed once: scoring a question only adds them up.
+        self._weights = {
+            t: [(doc, self.idf[t] * tf * (k1 + 1)
+                 / (tf + k1 * (1 - b + b * self.lengths[doc] / self.avg_len)))
+                for doc, tf in postings]
+            for t, postings in self.postings.items()}
 
     def _idf(self, df: int) -> float:
         return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
 
     def scores(self, terms: list[str]) -> dict[int, float]:
         out: dict[int, float] = defaultdict(float)
-        for term in set(terms):
-            idf = self.idf.get(term)
-            if idf is None:
-                continue
-            for doc, tf in self.postings[term]:
-                norm = tf + self.k1 * (1 - self.b + self.b * self.lengths[doc] / self.avg_len)
-                out[doc] += idf * tf * (self.k1 + 1) / norm
+        for term in sorted(set(terms)):  # a fixed order: float sums must not depend on hashing
+            for doc, weight in self._weights.get(term, ()):
+                out[doc] += weight
         return out

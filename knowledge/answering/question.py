@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -275,4 +276,9 @@ def matches_kind(folded_sentence: str, kind: str) -> bool:
 
 
 def case_cues(folded_text: str) -> list[str]:
-    return [case for case, pattern in _CASE_RE.items() if pattern.search(folded_text)]
+    return list(_case_cues(folded_text))
+
+
+@lru_cache(maxsize=1 << 14)  # the same passages are checked for every question
+def _case_cues(folded_text: str) -> tuple[str, ...]:
+    return tuple(case for case, pattern in _CASE_RE.items() if pattern.search(folded_text))

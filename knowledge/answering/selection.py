@@ -22,6 +22,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import NamedTuple
 
 from knowledge.answering.aspects import section_matches
@@ -72,8 +73,13 @@ def _pairs(syllables: list[str], ignore: frozenset) -> list[str]:
 def terms(text: str) -> list[str]:
     """Folded content syllables and adjacent syllable pairs ("thu_hoi": a cheap phrase signal
     that keeps words whose second syllable is a stopword on its own)."""
+    return list(_terms(text))
+
+
+@lru_cache(maxsize=1 << 15)  # passages' terms are needed again for every question
+def _terms(text: str) -> tuple[str, ...]:
     syllables = words(text)
-    return [w for w in syllables if w not in STOPWORDS] + _pairs(syllables, STOPWORDS)
+    return tuple([w for w in syllables if w not in STOPWORDS] + _pairs(syllables, STOPWORDS))
 
 
 def question_terms(text: str) -> list[str]:
