@@ -6,6 +6,7 @@ index is built once into a temporary TROLYAO_HOME, and one Assistant serves all 
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import socket
@@ -99,6 +100,17 @@ def app(assistant, settings):
 @pytest.fixture()
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture()
+def make_client(assistant, settings):
+    """A test client of an app built with some settings changed (e.g. rate_limit="3/60")."""
+    from webhook.app import create_app
+
+    def make(**changes):
+        app = create_app(assistant=assistant, settings=dataclasses.replace(settings, **changes))
+        return app.test_client()
+    return make
 
 
 def free_port() -> int:

@@ -8,26 +8,21 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
-from conftest import STAFF, free_port
+from conftest import STAFF
+from serve_support import ServedAssistant, serve_env
 
 from trolyao.staff.accounts import hash_password
 
 pytestmark = pytest.mark.slow
-START_TIMEOUT = 420
 
 
 def request(opener, url: str, body: dict | None = None, form: dict | None = None,
@@ -48,59 +43,17 @@ def request(opener, url: str, body: dict | None = None, form: dict | None = None
         return status, text
 
 
-class Server:
-    """`trolyao serve --workers 2` on one port and one TROLYAO_HOME, stopped and started again."""
-
-    def __init__(self, env: dict, log: Path):
-        self.port = free_port()
-        self.env, self.log_path = env, log
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.process = None
-
-    def start(self) -> None:
-        self.log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("trolyao")), "serve", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", "2", "--threads", "4"],
-            env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + START_TIMEOUT
-        plain = urllib.request.build_opener()
-        while True:
-            if self.process.poll() is not None:
-                pytest.fail("`trolyao serve` exited:\n" + self.log_path.read_text(errors="replace")[-3000:])
-            try:
-                if request(plain, self.base + "/healthz", timeout=5)[0] == 200:
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"gunicorn not healthy after {START_TIMEOUT} s")
-            time.sleep(1)
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        self.process = None
-        self.log.close()
-
-
 @pytest.fixture()
 def server(settings, rasa_model, knowledge_index, tmp_path):
     accounts = tmp_path / "staff.json"
     accounts.write_text(json.dumps({"accounts": [
         {"login": login, "name": name, "password_hash": hash_password(password)}
         for login, (name, password) in STAFF.items()]}, ensure_ascii=False), encoding="utf-8")
-    env = {**os.environ, "TROLYAO_TRACKER_STORE": f"sqlite:///{tmp_path / 'conversations.db'}",
-           "TROLYAO_RATE_LIMIT": "0", "TROLYAO_INDEX_WATCH_SECONDS": "0",
-           "TROLYAO_STAFF_ACCOUNTS_FILE": str(accounts), "TROLYAO_OFFICE_HOURS": "mon-sun 00:00-24:00",
-           "TROLYAO_HANDOFF_WAIT_SECONDS": "5", "TROLYAO_SECRET_KEY": uuid.uuid4().hex * 2}
-    running = Server(env, tmp_path / "serve.log")
+    env = serve_env(TROLYAO_TRACKER_STORE=f"sqlite:///{tmp_path / 'conversations.db'}",
+                    TROLYAO_STAFF_ACCOUNTS_FILE=str(accounts),
+                    TROLYAO_OFFICE_HOURS="mon-sun 00:00-24:00", TROLYAO_HANDOFF_WAIT_SECONDS="5",
+                    TROLYAO_SECRET_KEY=uuid.uuid4().hex * 2)
+    running = ServedAssistant(env, tmp_path / "serve.log")
     running.start()
     yield running
     running.stop()

@@ -6,12 +6,8 @@ One real gunicorn server with two workers for the module (each worker loads the 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -23,16 +19,10 @@ from pathlib import Path
 
 import pytest
 from pg_support import new_database
+from serve_support import ServedAssistant, serve_env
 
 pytestmark = pytest.mark.slow
-START_TIMEOUT = 420
 READ_TIMEOUT = 3  # TROLYAO_REQUEST_READ_TIMEOUT for this server
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def post(base: str, body: dict, timeout: float = 60) -> tuple[int, dict]:
@@ -47,39 +37,10 @@ def post(base: str, body: dict, timeout: float = 60) -> tuple[int, dict]:
 
 @contextmanager
 def serve(tmp: Path, **env_extra):
-    """`trolyao serve --workers 2 --threads 4` until both workers answer."""
-    port = free_port()
-    env = {**os.environ, "TROLYAO_RATE_LIMIT": "0", "TROLYAO_INDEX_WATCH_SECONDS": "0",
-           "TROLYAO_REQUEST_READ_TIMEOUT": str(READ_TIMEOUT), **env_extra}
-    log = open(tmp / "serve.log", "wb")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("trolyao")), "serve", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "2", "--threads", "4"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        ready = 0
-        while ready < 4:  # several answers in a row: both workers have loaded
-            if process.poll() is not None:
-                pytest.fail((tmp / "serve.log").read_text(errors="replace")[-3000:])
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=10) as response:
-                    ready = ready + 1 if response.status == 200 else 0
-            except OSError:
-                ready = 0
-            if time.monotonic() > deadline:
-                pytest.fail(f"gunicorn not healthy after {START_TIMEOUT} s")
-            time.sleep(0.5 if ready else 1)
-        yield {"base": base, "port": port, "log": tmp / "serve.log"}
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
+    """`trolyao serve --workers 2` with this module's read timeout, until both workers answer."""
+    env = serve_env(TROLYAO_REQUEST_READ_TIMEOUT=str(READ_TIMEOUT), **env_extra)
+    with ServedAssistant(env, tmp / "serve.log", healthy_in_a_row=4) as running:
+        yield {"base": running.base, "port": running.port, "log": tmp / "serve.log"}
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ latency), versions are shown, and only Prometheus's token may read it.
 (Under gunicorn with two workers: tests/test_webhook_gunicorn.py.)"""
 from __future__ import annotations
 
-import dataclasses
 import time
 import uuid
 
@@ -38,16 +37,6 @@ def value(samples: dict, name: str, **labels) -> float:
 
 def delta(before: dict, after: dict, name: str, **labels) -> float:
     return value(after, name, **labels) - value(before, name, **labels)
-
-
-@pytest.fixture()
-def make_client(assistant, settings):
-    from webhook.app import create_app
-
-    def make(**changes):
-        app = create_app(assistant=assistant, settings=dataclasses.replace(settings, **changes))
-        return app.test_client()
-    return make
 
 
 def post_chat(client, message: str, sender: str, path: str = "/api/chat"):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -25,13 +24,13 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 
 from pg_support import free_port, new_database
+from serve_support import ServedAssistant, serve_env
 from test_privacy import assert_purge_keeps_only_recent_sessions, privacy_over
 from trolyao.core.audit import AuditLog
 from trolyao.core.senders import SenderIds
 from trolyao.core.stores import StoreUnreachable
 
 pytestmark = pytest.mark.slow
-START_TIMEOUT = 420  # two workers load TensorFlow + the Rasa model at once on a small machine
 FIRST = "Đăng ký tạm trú online thế nào?"
 FOLLOW_UPS = ["lệ phí bao nhiêu?", "cần giấy tờ gì?", "mất bao lâu?"]
 
@@ -46,14 +45,6 @@ def post(url: str, body: dict, headers: dict | None = None) -> tuple[int, dict]:
         return exc.code, json.load(exc)
 
 
-def healthy(base: str) -> bool:
-    try:
-        with urllib.request.urlopen(base + "/healthz", timeout=5) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def pg_url(postgres):
     return new_database(postgres, "conversations")
@@ -65,25 +56,10 @@ def served_on_postgres(settings, rasa_model, knowledge_index, pg_url, tmp_path_f
     messages of one conversation at once), one conversation deleted by staff; then the
     server is stopped. Returns what was sent."""
     folder = tmp_path_factory.mktemp("pg-serve")
-    port = free_port()
-    env = {**os.environ, "TROLYAO_TRACKER_STORE": pg_url, "TROLYAO_AUDIT_STORE": pg_url,
-           "TROLYAO_RATE_LIMIT": "0", "TROLYAO_INDEX_WATCH_SECONDS": "0"}
-    log = open(folder / "serve.log", "wb")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("trolyao")), "serve", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "2", "--threads", "4"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    env = serve_env(TROLYAO_TRACKER_STORE=pg_url, TROLYAO_AUDIT_STORE=pg_url)
     sent: dict[str, list[str]] = {}
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not healthy(base):
-            if process.poll() is not None:
-                pytest.fail(f"`trolyao serve` exited with {process.returncode}:\n"
-                            + (folder / "serve.log").read_text(errors="replace")[-3000:])
-            if time.monotonic() > deadline:
-                pytest.fail(f"gunicorn not healthy after {START_TIMEOUT} s")
-            time.sleep(1)
+    with ServedAssistant(env, folder / "serve.log") as running:
+        base, process = running.base, running.process
         import psutil
 
         workers = len(psutil.Process(process.pid).children())
@@ -111,14 +87,6 @@ def served_on_postgres(settings, rasa_model, knowledge_index, pg_url, tmp_path_f
                             {"Authorization": f"Bearer {settings.admin_token}"})
         assert status == 200 and body["deleted"]["events"] > 0, body
         return {"sent": sent, "deleted": deleted, "same": same, "workers": workers, "url": pg_url}
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")

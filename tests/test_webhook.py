@@ -5,7 +5,6 @@ settings are built by the real factory around the one real Assistant.
 """
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import re
@@ -20,17 +19,6 @@ QUESTION = "Đăng ký tạm trú online thế nào?"
 
 def new_sender() -> str:
     return f"w-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture()
-def make_client(assistant, settings):
-    """A test client of an app built with some settings changed (e.g. rate_limit="3/60")."""
-    from webhook.app import create_app
-
-    def make(**changes):
-        app = create_app(assistant=assistant, settings=dataclasses.replace(settings, **changes))
-        return app.test_client()
-    return make
 
 
 def error_of(response) -> dict:

@@ -5,27 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
+from serve_support import ServedAssistant, serve_env
 
 pytestmark = pytest.mark.slow
-START_TIMEOUT = 420  # two workers load TensorFlow + the Rasa model at once on a small machine
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get(url: str) -> tuple[int, dict]:
@@ -47,42 +35,13 @@ def post(url: str, body: dict) -> dict:
 @pytest.fixture(scope="module")
 def gunicorn_server(settings, rasa_model, knowledge_index, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("gunicorn")
-    port = free_port()
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     (metrics_dir / "counter_1.db").write_bytes(b"an earlier run's values")  # must be emptied
-    env = {**os.environ, "TROLYAO_TRACKER_STORE": f"sqlite:///{tmp_path / 'conversations.db'}",
-           "TROLYAO_RATE_LIMIT": "0", "TROLYAO_INDEX_WATCH_SECONDS": "0",
-           "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "TROLYAO_LOG_FORMAT": "json"}
-    log = open(tmp_path / "serve.log", "wb")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("trolyao")), "serve", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "2", "--threads", "4"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"`trolyao serve` exited with {process.returncode}:\n"
-                            + (tmp_path / "serve.log").read_text(errors="replace")[-3000:])
-            try:
-                if get(base + "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"gunicorn not healthy after {START_TIMEOUT} s")
-            time.sleep(1)
-        yield base, process, tmp_path
-    finally:
-        process.send_signal(signal.SIGTERM)  # graceful: workers finish their requests
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
+    env = serve_env(TROLYAO_TRACKER_STORE=f"sqlite:///{tmp_path / 'conversations.db'}",
+                    PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), TROLYAO_LOG_FORMAT="json")
+    with ServedAssistant(env, tmp_path / "serve.log") as running:
+        yield running.base, running.process, tmp_path
 
 
 def test_gunicorn_with_two_workers_answers_and_keeps_the_conversation(gunicorn_server):
