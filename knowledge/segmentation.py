@@ -9,6 +9,7 @@ without tone marks, is segmented by longest match against that vocabulary.
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from typing import Iterable
 
 from knowledge.textnorm import nfc, words
@@ -33,9 +34,14 @@ người nước ngoài, nước ngoài, sinh trắc học, ngân hàng, giao th
 
 def pyvi_words(text: str) -> list[str]:
     """Words of text with tone marks, as pyvi segments them ("Lý lịch" -> "Lý_lịch")."""
-    from pyvi import ViTokenizer
+    return list(_pyvi_words(text))
 
-    return ViTokenizer.tokenize(nfc(text)).split()
+
+@lru_cache(maxsize=1 << 14)  # a new index version re-learns from mostly the same passages
+def _pyvi_words(text: str) -> tuple[str, ...]:
+    from pyvi import ViTokenizer  # loads a CRF model: only when a segmenter is learnt
+
+    return tuple(ViTokenizer.tokenize(nfc(text)).split())
 
 
 class Segmenter:
