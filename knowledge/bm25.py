@@ -75,23 +75,23 @@ class BM25:
 
     def __init__(self, documents: list[list[str]], k1: float = 1.2, b: float = 0.75):
         self.k1, self.b = k1, b
-        self.postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
         self.lengths: list[int] = []
         for i, terms in enumerate(documents):
             counts = Counter(terms)
             self.lengths.append(sum(counts.values()))
             for term, tf in counts.items():
-                self.postings[term].append((i, tf))
+                postings[term].append((i, tf))
         self.n = len(documents)
         self.avg_len = (sum(self.lengths) / self.n) if self.n else 1.0
-        self.idf = {t: self._idf(len(p)) for t, p in self.postings.items()}
+        self.idf = {t: self._idf(len(p)) for t, p in postings.items()}
         self.max_idf = self._idf(0)
         # Each posting's contribution computed once: scoring a question only adds them up.
         self._weights = {
             t: [(doc, self.idf[t] * tf * (k1 + 1)
                  / (tf + k1 * (1 - b + b * self.lengths[doc] / self.avg_len)))
-                for doc, tf in postings]
-            for t, postings in self.postings.items()}
+                for doc, tf in term_postings]
+            for t, term_postings in postings.items()}
 
     def _idf(self, df: int) -> float:
         return math.log(1 + (self.n - df + 0.5) / (df + 0.5))

@@ -9,12 +9,10 @@ import json
 import os
 import random
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,6 +21,7 @@ from urllib.error import HTTPError, URLError
 import pytest
 
 from conftest import ADMIN_TOKEN, PROJECT_ROOT, free_port
+from serve_support import ServedAssistant
 
 TROLYAO = str(Path(sys.executable).with_name("trolyao"))
 
@@ -146,43 +145,6 @@ def test_corrupt_index_gives_a_clear_error(tmp_path, settings, rasa_model, knowl
 
 
 # ---------------------------------------------------------------- soak
-class Server:
-    def __init__(self, env: dict):
-        self.env = env
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 240) -> None:
-        # stderr to a file: an unread pipe fills up and blocks a chatty server.
-        self.log = open(Path(self.env["TROLYAO_HOME"]) / f"server-{self.port}.log", "wb")
-        self.proc = subprocess.Popen([TROLYAO, "serve", "--port", str(self.port), "--workers", "1"],
-                                     env=self.env, cwd=PROJECT_ROOT, start_new_session=True,
-                                     stdout=subprocess.DEVNULL, stderr=self.log)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, Path(self.log.name).read_text(errors="replace")[-2000:]
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as r:
-                    if r.status == 200:
-                        return
-            except (URLError, HTTPError, OSError):
-                time.sleep(0.5)
-        raise AssertionError("server did not become healthy in time")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)  # graceful: in-flight requests finish
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=30)
-
-
 def post(url: str, body: dict, token: str | None = None, timeout: float = 120):
     req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                  headers={"Content-Type": "application/json"})
@@ -203,7 +165,7 @@ def test_soak_with_reindexes_and_restarts_loses_and_duplicates_nothing(tmp_path,
     shutil.copytree(settings.index_dir, tmp_path / "index")
     db = tmp_path / "soak.db"
     env = serve_env(tmp_path, settings, TROLYAO_TRACKER_STORE=f"sqlite:///{db}")
-    server = Server(env)
+    server = ServedAssistant(env, tmp_path / "serve.log", workers=1)
     senders = [f"soak-{i}" for i in range(40)]
     sent: dict[str, list[str]] = {s: [] for s in senders}
     lock = threading.Lock()
@@ -214,7 +176,7 @@ def test_soak_with_reindexes_and_restarts_loses_and_duplicates_nothing(tmp_path,
         sender = senders[i % len(senders)]
         text = f"{SOAK_QUESTIONS[i % len(SOAK_QUESTIONS)]} #{base}-{i}"
         try:
-            status, body = post(f"{server.url}/api/chat", {"sender": sender, "message": text})
+            status, body = post(f"{server.base}/api/chat", {"sender": sender, "message": text})
             if status != 200 or not body.get("messages"):
                 errors.append(f"{status} {text}")
         except (HTTPError, URLError, OSError) as exc:
@@ -227,7 +189,7 @@ def test_soak_with_reindexes_and_restarts_loses_and_duplicates_nothing(tmp_path,
         try:
             server.start()
             reindexer = threading.Thread(
-                target=lambda: post(f"{server.url}/admin/reindex?full=1", {}, token=ADMIN_TOKEN,
+                target=lambda: post(f"{server.base}/admin/reindex?full=1", {}, token=ADMIN_TOKEN,
                                     timeout=600))
             with ThreadPoolExecutor(max_workers=4) as pool:
                 reindexer.start()

@@ -259,7 +259,7 @@ class QuestionAnalyzer:
         if len(wanted) > 1 and NUMBER in wanted and wanted.index(NUMBER) == 0:
             wanted.remove(NUMBER)
             wanted.append(NUMBER)
-        cases = [case for case, pattern in _CASE_RE.items() if pattern.search(folded)]
+        cases = case_cues(folded)
         aspects = [a for a, _, _ in detect_aspects(text)]
         if STEPS in wanted and not _STRONG_STEPS_RE.search(folded) and not _doing(text) \
                 and len(_content_words(folded)) > _SHORT_QUESTION:

@@ -318,10 +318,18 @@ def api_conversation(conversation: str):
     return jsonify({"ticket": _ticket_json(ticket, actor, queue), "transcript": transcript(events)})
 
 
-def _change(conversation: str, do):
+def _change(conversation: str, do, read_body=None):
+    """Who asks first (401/403), then what they sent (`read_body` -> (value, refusal); 400),
+    then the change `do(actor, queue, assistant[, value])`."""
     actor, refused = _api_actor()
     if refused:
         return refused
+    extra = ()
+    if read_body is not None:
+        value, refused = read_body()
+        if refused:
+            return refused
+        extra = (value,)
     assistant = _assistant()
     if assistant is None:
         return json_error(503, "not_ready", "the assistant is still loading", Retry_After="5")
@@ -329,7 +337,7 @@ def _change(conversation: str, do):
     if queue.get(conversation) is None:
         return json_error(404, "not_found", "this conversation was never handed off")
     try:
-        result = do(actor, queue, assistant)
+        result = do(actor, queue, assistant, *extra)
     except AlreadyTaken as exc:
         who = exc.ticket.taken_name if exc.ticket and exc.ticket.state == TAKEN else None
         return json_error(409, "already_taken", f"Cán bộ {who} đã nhận cuộc trò chuyện này." if who
@@ -367,14 +375,7 @@ def _reply_text():
 
 @bp.post("/admin/handoff/api/conversations/<conversation>/reply")
 def api_reply(conversation: str):
-    _, refused = _api_actor()  # who asks is checked before what they sent (401 before 400)
-    if refused:
-        return refused
-    text, refused = _reply_text()
-    if refused:
-        return refused
-
-    def do(actor, queue, assistant):
+    def do(actor, queue, assistant, text):
         message = queue.reply(conversation, actor.id, text)
         assistant.run(append_events(assistant.agent, conversation,
                                     [staff_message_event(message["text"], actor.id, "reply", actor.name)]))
@@ -384,7 +385,7 @@ def api_reply(conversation: str):
             channels.send_text(conversation, message["text"])
         _audit().record(actor.id, "handoff.reply", conversation, {"chars": len(text)})
         return {"message": {"id": message["id"], "text": message["text"]}}
-    return _change(conversation, do)
+    return _change(conversation, do, read_body=_reply_text)
 
 
 def _end(conversation: str, state: str, action: str):
